@@ -1,0 +1,39 @@
+"""The names flow templates and conditions can use, besides the flow's own values.
+
+The loader checks templates against these names; the engine builds them for each turn.
+Patient data appears only as the verified patient's first name (minimum necessary).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from voiceagent.dialog.clinic import ClinicInfo
+    from voiceagent.dialog.state import DialogState
+
+CONTEXT_NAMES = frozenset(
+    {"clinic", "patient", "verified", "caller", "now", "today", "attempts", "known_carriers"}
+)
+# Jinja's own globals and literals, which its name finder reports as undeclared.
+JINJA_NAMES = frozenset(
+    {"true", "false", "none", "True", "False", "None", "range", "dict", "lipsum", "cycler",
+     "joiner", "namespace", "loop"}
+)  # fmt: skip
+
+
+def build_context(
+    state: DialogState, clinic: ClinicInfo, now: datetime, caller_number: str | None
+) -> dict[str, Any]:
+    return {
+        **state.values,
+        "clinic": clinic,
+        "patient": {"first_name": state.first_name} if state.verified else None,
+        "verified": state.verified,
+        "caller": {"has_number": bool(caller_number)},
+        "now": now,
+        "today": now.date(),
+        "attempts": state.question.attempts if state.question else 0,
+        "known_carriers": clinic.known_carriers,
+    }
