@@ -1,0 +1,1 @@
+"""Carrier adapters: each drives a carrier-independent :class:`voiceagent.call.CallSession`."""

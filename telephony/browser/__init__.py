@@ -1,0 +1,1 @@
+"""The browser softphone: an admin talks to the agent from the staff dashboard ("Try a call")."""

@@ -1,0 +1,1 @@
+"""Twilio: TwiML webhooks, the Media Streams websocket, signatures and call control."""
