@@ -1,0 +1,104 @@
+"""The database locked or unavailable in the middle of a call: writes wait and retry, the
+caller is never left in silence, and what could not be written is written once it can."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from tests.conversations.conftest import ClinicTemplate
+from voiceagent.config import REPO_ROOT
+from voiceagent.dialog.base import Transfer, Utterance
+from voiceagent.dialog.conversations import DEFAULT_NOW
+from voiceagent.dialog.factory import FlowDialogFactory
+from voiceagent.store import Actor, Database
+from voiceagent.store.models import RefillRequest
+from voiceagent.store.models import Transfer as TransferRow
+from voiceagent.store.repos import calls as call_repo
+
+NOW = DEFAULT_NOW.replace(tzinfo=ZoneInfo("America/New_York"))
+
+
+@pytest.fixture
+def clinic(clinic_template: ClinicTemplate, tmp_path: Path) -> Iterator[tuple[Database, Path]]:
+    path = tmp_path / "clinic.db"
+    shutil.copyfile(clinic_template.path, path)
+    # A short busy timeout and retry window, so a held lock shows up in seconds.
+    db = Database(
+        f"sqlite:///{path}", clinic_template.keyring, busy_timeout_ms=100, retry_seconds=1.0
+    )
+    yield db, path
+    db.dispose()
+
+
+@contextmanager
+def locked(path: Path, seconds: float) -> Iterator[None]:
+    """Another process holds the database's write lock for ``seconds``."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(seconds, lambda: (connection.execute("COMMIT"), connection.close()))
+    release.start()
+    try:
+        yield
+    finally:
+        release.join()
+
+
+def start_call(db: Database) -> tuple[FlowDialogFactory, object]:
+    factory = FlowDialogFactory(db, REPO_ROOT / "dialogs", clock=lambda: NOW)
+    call_sid = "CA" + secrets.token_hex(16)
+    with db.session() as session:
+        call_repo.open_call(
+            session, Actor.system("tests"), call_sid=call_sid, caller_number="+15551234567"
+        )
+    dialog = factory.new_dialog(call_sid)
+    dialog.greet()
+    return factory, dialog
+
+
+def say(dialog, text: str):  # type: ignore[no-untyped-def]
+    return dialog.on_utterance(Utterance(text, 0.95, 1200))
+
+
+def test_a_briefly_locked_database_only_delays_the_answer(clinic) -> None:  # type: ignore[no-untyped-def]
+    db, path = clinic
+    _factory, dialog = start_call(db)
+    for line in ("I need a refill.", "Maria Gonzalez", "March 3rd, 1982", "lisinopril"):
+        say(dialog, line)
+    with locked(path, 0.6):  # longer than the busy timeout, shorter than the retries
+        reply = say(dialog, "yes")
+    assert "refill request" in " ".join(reply.say)
+    with db.session() as session:
+        assert session.scalars(select(RefillRequest)).all()
+
+
+def test_a_database_that_stays_down_gets_an_apology_a_transfer_and_a_late_record(clinic) -> None:  # type: ignore[no-untyped-def]
+    db, path = clinic
+    factory, dialog = start_call(db)
+    factory.desk._deferred_retry_seconds = 0.2
+    say(dialog, "I need a refill.")
+    say(dialog, "Maria Gonzalez")
+    with locked(path, 3.0):  # outlasts every retry
+        reply = say(dialog, "March 3rd, 1982")  # verifying identity needs the database
+        spoken = " ".join(reply.say)
+        assert "system is having trouble" in spoken and "connecting you" in spoken
+        assert isinstance(reply.action, Transfer)
+        assert reply.action.reason_code == "system_error" and reply.action.handoff_id is None
+        assert factory.desk.deferred == 1
+    deadline = time.monotonic() + 10
+    while factory.desk.deferred:
+        assert time.monotonic() < deadline, "the deferred handoff was never written"
+        time.sleep(0.1)
+    with db.session() as session:
+        rows = session.scalars(select(TransferRow)).all()
+        assert [r.reason_code for r in rows] == ["system_error"]
