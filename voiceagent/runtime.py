@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from voiceagent.store import Database
 
 log = get_logger(__name__)
+
+# How often, with no file events, the dialogs files are checked for a missed edit.
+DIALOGS_RESCAN_MS = 2000
 
 
 @dataclass
@@ -66,6 +69,7 @@ class DialogFactory(Protocol):
     front_desk: str
     clinic_name: str
     desk: HandoffDesk
+    files_stamp: Hashable  # of the dialogs files the current version was loaded from
 
     def new_dialog(self, call_sid: str) -> Dialog: ...
 
@@ -187,11 +191,24 @@ class Runtime:
         last good version keeps serving calls. Each accepted version is stored."""
         from watchfiles import awatch
 
-        from voiceagent.dialog.versions import record_versions
+        from voiceagent.dialog.versions import files_stamp, record_versions
 
         directory = self.settings.dialogs_dir
         await asyncio.to_thread(record_versions, self.db, directory, "startup")
-        async for _changes in awatch(directory, debounce=300, step=100):
+        # File events alone can miss an edit: one made before the watcher started (while
+        # the server came up) or on a mount without inotify. Each quiet interval compares
+        # the files' stamp with the one the current flows were loaded from.
+        async for changes in awatch(
+            directory,
+            debounce=300,
+            step=100,
+            yield_on_timeout=True,
+            rust_timeout=DIALOGS_RESCAN_MS,
+        ):
+            if not changes:
+                stamp = await asyncio.to_thread(files_stamp, directory)
+                if stamp == self.dialogs.files_stamp:
+                    continue
             problems = await asyncio.to_thread(self.dialogs.reload)
             if not problems:
                 await asyncio.to_thread(record_versions, self.db, directory, "file change")

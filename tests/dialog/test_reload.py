@@ -3,6 +3,7 @@ keeps serving; a good edit is served next and stored as a version that can be ro
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import shutil
 import time
@@ -16,8 +17,13 @@ from tests.fakes.twilio_api import FakeTwilioApi
 from voiceagent.config import REPO_ROOT
 from voiceagent.dialog.base import Utterance
 from voiceagent.dialog.versions import history, rollback, write_version
-from voiceagent.runtime import SpeechServices
-from voiceagent.simulate.sandbox import Sandbox, running_sandbox
+from voiceagent.runtime import Runtime, SpeechServices
+from voiceagent.simulate.sandbox import (
+    Sandbox,
+    prepare_database,
+    running_sandbox,
+    sandbox_settings,
+)
 from voiceagent.store import Actor
 from voiceagent.store.repos import calls as call_repo
 
@@ -37,12 +43,13 @@ def served(
         yield box, dialogs
 
 
-def ask_for_the_fax(box: Sandbox) -> str:
+def ask_for_the_fax(box: Sandbox | Runtime) -> str:
     """What the server's current flows answer, as a new call would hear it."""
+    runtime = box if isinstance(box, Runtime) else box.runtime
     call_sid = "CA" + secrets.token_hex(16)
-    with box.runtime.db.session() as session:
+    with runtime.db.session() as session:
         call_repo.open_call(session, Actor.system("tests"), call_sid=call_sid)
-    dialog = box.runtime.dialogs.new_dialog(call_sid)
+    dialog = runtime.dialogs.new_dialog(call_sid)
     dialog.greet()
     reply = dialog.on_utterance(Utterance("What's your fax number?", 0.95, 1200))
     return " ".join(reply.say)
@@ -114,3 +121,35 @@ def test_a_broken_policy_is_refused_like_a_broken_flow(served: tuple[Sandbox, Pa
     policy.write_text(original)
     wait_until(lambda: not box.runtime.dialog_problems)
     assert len(history(box.runtime.db, "policy.yaml")) == 1  # same text: no new version
+
+
+def test_an_edit_made_before_the_watcher_started_is_served(
+    tmp_path: Path, speech_services: SpeechServices, twilio_api: FakeTwilioApi
+) -> None:
+    """No file event reaches a watcher that was not yet running (an edit while the server
+    came up): the quiet-interval stamp check still serves it."""
+    dialogs = tmp_path / "dialogs"
+    shutil.copytree(REPO_ROOT / "dialogs", dialogs)
+    base = sandbox_settings_for(
+        twilio_api, dialogs_dir=dialogs, clinic_file=dialogs / "demo-clinic.yaml"
+    )
+    settings = sandbox_settings(base, tmp_path / "clinic", port=0)
+    prepare_database(settings, today=CLINIC_MONDAY.date())
+    runtime = Runtime.start(settings, speech_services, clock=lambda: CLINIC_MONDAY)
+    try:
+        fax = dialogs / FAX
+        fax.write_text(fax.read_text().replace("Our fax number is", "Fax us at"))
+        assert "Our fax number is" in ask_for_the_fax(runtime)  # loaded before the edit
+
+        async def watch_until_served() -> None:
+            watcher = asyncio.create_task(runtime.watch_dialogs())
+            try:
+                while "Fax us at" not in await asyncio.to_thread(ask_for_the_fax, runtime):
+                    assert not watcher.done(), watcher
+                    await asyncio.sleep(0.1)
+            finally:
+                watcher.cancel()
+
+        asyncio.run(asyncio.wait_for(watch_until_served(), timeout=15))
+    finally:
+        runtime.close()

@@ -19,6 +19,7 @@ from voiceagent.dialog.actions import ACTIONS
 from voiceagent.dialog.clinic import ClinicInfo
 from voiceagent.dialog.engine import GREETING, EngineServices, FlowDialog
 from voiceagent.dialog.loader import FlowSet, load_flows
+from voiceagent.dialog.versions import files_stamp, validate_dialogs
 from voiceagent.handoff.desk import HandoffDesk
 from voiceagent.handoff.loader import load_policy
 from voiceagent.handoff.policy import PolicyEngine
@@ -47,6 +48,8 @@ class FlowDialogFactory:
         self.desk = HandoffDesk(db)  # one inbox per process: deferred writes outlive reloads
         with db.session() as session:
             self._clinic = ClinicInfo.load(session)
+        # Taken before reading, so an edit made while loading shows as a newer stamp.
+        self.files_stamp = files_stamp(dialogs_dir)
         self._services = self._build(load_flows(dialogs_dir, ACTIONS.names))
 
     @property
@@ -83,8 +86,7 @@ class FlowDialogFactory:
     def reload(self) -> list[Problem]:
         """Load the dialogs files (flows, patterns, policy) again; on any problem keep
         serving the current version."""
-        from voiceagent.dialog.versions import validate_dialogs
-
+        self.files_stamp = files_stamp(self.dialogs_dir)
         problems = validate_dialogs(self.dialogs_dir)
         if problems:
             log.error("flows_rejected", problems=len(problems), first=str(problems[0]))

@@ -44,6 +44,19 @@ def managed_files(dialogs_dir: Path) -> list[Path]:
     return [*flow_files(dialogs_dir), *(p for p in extra if p.exists())]
 
 
+def files_stamp(dialogs_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, modification time and size of every managed file: cheap to take, and it
+    changes with any edit, so a missed file event is caught by comparing stamps."""
+    stamp = []
+    for path in managed_files(dialogs_dir):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # removed between listing and stat: the next stamp says so
+            continue
+        stamp.append((path.relative_to(dialogs_dir).as_posix(), stat.st_mtime_ns, stat.st_size))
+    return tuple(stamp)
+
+
 def validate_dialogs(dialogs_dir: Path) -> list[Problem]:
     """All problems in the directory: flows, patterns, out-of-scope list and policy."""
     problems: list[Problem] = []
