@@ -173,6 +173,9 @@ def test_the_event_stream_pushes_new_cards_and_ends_with_the_session(
             events = EventReader(response)
             first = events.next_event("queue", time.monotonic() + 10)
             assert _card_ids(str(first["html"])) == []
+            # A few polls with nothing new: the stream must not send the same queue again
+            # (the next queue event below must be the new card, not a repeat).
+            time.sleep(4 * staff_app.settings.live_queue_poll_seconds)
             transfer_id = make_transfer(staff_app.db, urgency="emergency")
             pushed = events.next_event("queue", time.monotonic() + 10)
             assert _card_ids(str(pushed["html"])) == [transfer_id]

@@ -64,6 +64,13 @@ class LiveQueue:
         finally:
             self._subscribers -= 1
 
+    async def first_poll(self, timeout: float = 2.0) -> None:
+        """Wait (a bounded time) for the poller's first read after it woke. A stream that
+        rendered before it would see that read as a change and send the queue again,
+        possibly from a moment before the read: a stale second event."""
+        if self.versions == (0, 0):
+            await self.wait((0, 0), timeout)
+
     async def wait(self, seen: tuple[int, int], timeout: float) -> None:
         """Return when the versions differ from ``seen``, or after ``timeout`` seconds."""
         if self.versions != seen:

@@ -88,6 +88,7 @@ async def events(request: Request, web: Annotated[WebState, Depends(web_state)])
         seen = (-1, -1)
         started = last_sent = time.monotonic()
         async with live.subscribe():
+            await live.first_poll()
             # A server that is shutting down lets its streams go: browsers reconnect (to
             # another replica, or to this one once it is back).
             while time.monotonic() - started < STREAM_SECONDS and not web.runtime.draining:
