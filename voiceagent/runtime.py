@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -129,7 +131,7 @@ class Runtime:
         # synthesized in the background, behind any call's own work.
         greeting, *prompts = dialogs.fixed_phrases()
         speech.synthesizer.warm([greeting])
-        speech.pool.submit(speech.synthesizer.warm, prompts, priority=Priority.BACKGROUND)
+        _warm_in_background(speech, prompts)
         runtime = cls(
             settings,
             speech=speech,
@@ -229,6 +231,28 @@ class Runtime:
         if self._owns_speech:
             self.speech.close()
         self.db.dispose()
+
+
+def _warm_in_background(speech: SpeechServices, phrases: list[str]) -> None:
+    """One pool job per phrase, not one for all: a running job cannot be pre-empted, so a
+    single 30-second job would hold a speech worker from the calls of the first half
+    minute, and hold a shutdown until it ended. Between phrases, a call's work goes first,
+    and shutdown drops the phrases not yet started."""
+    remaining = len(phrases)
+    dropped = 0
+    lock = threading.Lock()
+
+    def done(job: Future[None]) -> None:
+        nonlocal remaining, dropped
+        with lock:
+            remaining -= 1
+            dropped += job.cancelled()
+            if remaining == 0:
+                log.info("tts.background_warm_done", phrases=len(phrases), dropped=dropped)
+
+    for phrase in phrases:
+        job = speech.pool.submit(speech.synthesizer.warm, [phrase], priority=Priority.BACKGROUND)
+        job.add_done_callback(done)
 
 
 def _call_control(settings: Settings, front_desk: str) -> CallControl | None:

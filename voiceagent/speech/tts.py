@@ -181,7 +181,7 @@ class SpeechSynthesizer:
             audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
             self._cache.put(phrase, audio)
             count += 1
-        log.info("tts.warmed", phrases=count, cached=len(self._cache))
+        log.debug("tts.warmed", phrases=count, cached=len(self._cache))
 
     def cached(self, text: str) -> npt.NDArray[np.int16] | None:
         """A copy of the cached audio for ``text``, or None if it was not warmed."""
