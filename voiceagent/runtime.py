@@ -171,6 +171,10 @@ class Runtime:
     def active_calls(self) -> int:
         return len(self._sessions)
 
+    @property
+    def live_call_sids(self) -> frozenset[str]:
+        return frozenset(session.call_sid for session in self._sessions)
+
     async def wind_down(self, timeout: float) -> None:
         """Stop taking calls; let each live call finish its turn and hand the caller to a
         person; after ``timeout`` seconds end whatever is left (persisting it)."""

@@ -19,7 +19,8 @@ from voiceagent.simulate.sandbox import Sandbox, running_sandbox
 
 pytestmark = pytest.mark.browser
 
-IDLE_SECONDS = 3
+# Long enough that a loaded machine still shows the live page before the timeout.
+IDLE_SECONDS = 8
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,10 @@ from voiceagent.store.repos import calls as call_repo
 pytestmark = [pytest.mark.browser, pytest.mark.audio]
 
 MIC_RATE = 16000
-# Quiet while the page connects and the greeting plays (about 4 s), then one request.
-LEAD_SECONDS = 6.5
+# Quiet while the page connects and the greeting plays (about 4 s, longer on a loaded
+# machine: the fake microphone starts with getUserMedia, before the socket opens), then
+# one request.
+LEAD_SECONDS = 9.0
 SAID = "I'd like to book an appointment."
 
 

@@ -35,19 +35,21 @@ async def place_call(
 
 
 def stored_call(
-    sandbox: Sandbox, call_sid: str, *, timeout: float = 10.0
+    sandbox: Sandbox, call_sid: str, *, timeout: float = 30.0
 ) -> tuple[Call, list[tuple[str, str]]]:
     """The closed call row and its decrypted transcript as (speaker, text) pairs.
 
-    The server closes the record a moment after the caller hangs up; wait for it.
+    The server closes the record a moment after the caller hangs up; wait for it (the
+    timeout is a bound for a busy machine, not a speed target).
     """
     deadline = time.monotonic() + timeout
     while True:
         with sandbox.runtime.db.session() as session:
             call = call_repo.get_call(session, TEST_ACTOR, call_sid)
             turns = [(turn.speaker, turn.text) for turn in call.turns]
-        if call.ended_at is not None or time.monotonic() > deadline:
+        if call.ended_at is not None:
             return call, turns
+        assert time.monotonic() < deadline, f"the call record was not closed in {timeout} s"
         time.sleep(0.1)
 
 

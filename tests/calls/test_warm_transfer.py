@@ -3,6 +3,9 @@ redirect's TwiML, the whisper staff hear, and what happens when nobody answers."
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 import pytest
 
@@ -49,6 +52,12 @@ async def test_warm_transfer_redirects_whispers_and_takes_a_callback_on_no_answe
     sandbox: Sandbox, speech_services: SpeechServices, twilio_api: FakeTwilioApi
 ) -> None:
     report = await place_call(sandbox, speech_services, ASK_FOR_A_PERSON_AFTER_VERIFYING)
+    # The redirect is sent by the server after the caller heard "connecting you": wait
+    # for it (a bound), then make sure it was sent once.
+    deadline = time.monotonic() + 30
+    while not twilio_api.call_updates(report.call_sid):
+        assert time.monotonic() < deadline, "the call was never redirected"
+        await asyncio.sleep(0.1)
     updates = twilio_api.call_updates(report.call_sid)
     assert len(updates) == 1, [u.status for u in updates]
     twiml = updates[0].twiml

@@ -42,16 +42,26 @@ def clinic(clinic_template: ClinicTemplate, tmp_path: Path) -> Iterator[tuple[Da
 
 
 @contextmanager
-def locked(path: Path, seconds: float) -> Iterator[None]:
-    """Another process holds the database's write lock for ``seconds``."""
+def locked(path: Path, seconds: float | None = None) -> Iterator[None]:
+    """Another process holds the database's write lock for ``seconds``, or (None) until
+    the block ends, however long a loaded machine makes it."""
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute("BEGIN EXCLUSIVE")
-    release = threading.Timer(seconds, lambda: (connection.execute("COMMIT"), connection.close()))
-    release.start()
+
+    def release() -> None:
+        connection.execute("COMMIT")
+        connection.close()
+
+    timer = threading.Timer(seconds, release) if seconds is not None else None
+    if timer is not None:
+        timer.start()
     try:
         yield
     finally:
-        release.join()
+        if timer is not None:
+            timer.join()
+        else:
+            release()
 
 
 def start_call(db: Database) -> tuple[FlowDialogFactory, object]:
@@ -88,7 +98,7 @@ def test_a_database_that_stays_down_gets_an_apology_a_transfer_and_a_late_record
     factory.desk._deferred_retry_seconds = 0.2
     say(dialog, "I need a refill.")
     say(dialog, "Maria Gonzalez")
-    with locked(path, 3.0):  # outlasts every retry
+    with locked(path):  # outlasts every retry
         reply = say(dialog, "March 3rd, 1982")  # verifying identity needs the database
         spoken = " ".join(reply.say)
         assert "system is having trouble" in spoken and "connecting you" in spoken

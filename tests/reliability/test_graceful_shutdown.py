@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -56,6 +56,7 @@ async def test_sigterm_hands_live_calls_over_and_exits(
             assert not call.done(), call
             await asyncio.sleep(0.1)
         stopped_at = time.monotonic()
+        stopped_wall = datetime.now(UTC)  # open or closed is decided at this moment
         assert server.process is not None
         server.process.terminate()
         new_call = await post_voice_webhook(server.url, twilio_api)
@@ -78,7 +79,7 @@ async def test_sigterm_hands_live_calls_over_and_exits(
         callbacks = session.scalars(select(Callback).where(Callback.call_id == row.id)).all()
         clinic = ClinicInfo.load(session)
     db.dispose()
-    if clinic.hours.is_open(datetime.now(clinic.timezone)):
+    if clinic.hours.is_open(stopped_wall.astimezone(clinic.timezone)):
         assert "front desk" in heard
         assert [t.reason_code for t in transfers] == ["system_restart"]
         assert twilio_api.call_updates(report.call_sid)  # redirected to the desk

@@ -6,7 +6,6 @@ import asyncio
 import time
 
 import numpy as np
-import pytest
 
 from voiceagent.playout import FRAME_SECONDS, Playout, mark_name, parse_mark
 
@@ -41,7 +40,8 @@ async def test_frames_leave_in_real_time_after_a_short_lead() -> None:
     assert len(audio_times) == 50
     # The lead goes out at once; the rest follows the clock, not faster.
     assert audio_times[3] < 0.05
-    assert audio_times[-1] == pytest.approx(46 * FRAME_SECONDS, abs=0.08)
+    # Never ahead of the clock; behind it only by what a loaded machine's scheduling adds.
+    assert 46 * FRAME_SECONDS - 0.02 <= audio_times[-1] <= 46 * FRAME_SECONDS + 0.3
     assert sink.events[-1][1] == mark_name(prompt.prompt_id)
     assert playout.stats.underruns == 0
     assert not playout.busy
@@ -52,16 +52,19 @@ async def test_clear_drops_unsent_audio_and_reports_what_was_heard() -> None:
     playout = Playout(sink.audio, sink.mark, lead_frames=2)
     task = asyncio.create_task(playout.run())
     prompt = playout.new_prompt("a long sentence")
+    started = time.monotonic()
     playout.enqueue(prompt, tone(3.0))
     playout.finish(prompt)
     await asyncio.sleep(0.5)
     cut = playout.clear()
+    elapsed = time.monotonic() - started
     sent_at_clear = playout.stats.frames_sent
     await asyncio.sleep(0.2)
     task.cancel()
     assert [p.prompt_id for p in cut] == [prompt.prompt_id]
     assert playout.stats.frames_sent == sent_at_clear  # nothing leaves after a clear
-    assert 20 <= sent_at_clear <= 32
+    # The lead plus real time until the clear (measured: the sleep may run long).
+    assert abs(sent_at_clear - (2 + elapsed / FRAME_SECONDS)) <= 3
     heard = playout.heard_ms(prompt)
     assert 350 <= heard <= sent_at_clear * 20
     assert all(kind == "audio" for _, kind in sink.events)  # the mark never went out
