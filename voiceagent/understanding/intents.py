@@ -105,7 +105,8 @@ def _build_pipeline(c: float, smallest_class: int) -> Pipeline:
     )
     model: CalibratedClassifierCV | LogisticRegression
     if smallest_class >= MIN_PER_CLASS_FOR_CALIBRATION:
-        svm = LinearSVC(C=c, class_weight="balanced")
+        # A fixed seed: liblinear shuffles; the same examples train the same model.
+        svm = LinearSVC(C=c, class_weight="balanced", random_state=0)
         model = CalibratedClassifierCV(svm, method="sigmoid", cv=3)
     else:
         model = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced")
