@@ -200,7 +200,12 @@ class Runtime:
         from voiceagent.dialog.versions import files_stamp, record_versions
 
         directory = self.settings.dialogs_dir
-        await asyncio.to_thread(record_versions, self.db, directory, "startup")
+        # An edit since the flows were loaded is checked before it is stored as a version:
+        # a broken file must never become the "active" version in the history.
+        if await asyncio.to_thread(files_stamp, directory) != self.dialogs.files_stamp:
+            self.dialog_problems = await asyncio.to_thread(self.dialogs.reload)
+        if not self.dialog_problems:
+            await asyncio.to_thread(record_versions, self.db, directory, "startup")
         # File events alone can miss an edit: one made before the watcher started (while
         # the server came up) or on a mount without inotify. Each quiet interval compares
         # the files' stamp with the one the current flows were loaded from.

@@ -123,11 +123,11 @@ def test_a_broken_policy_is_refused_like_a_broken_flow(served: tuple[Sandbox, Pa
     assert len(history(box.runtime.db, "policy.yaml")) == 1  # same text: no new version
 
 
-def test_an_edit_made_before_the_watcher_started_is_served(
+@pytest.fixture
+def unwatched(
     tmp_path: Path, speech_services: SpeechServices, twilio_api: FakeTwilioApi
-) -> None:
-    """No file event reaches a watcher that was not yet running (an edit while the server
-    came up): the quiet-interval stamp check still serves it."""
+) -> Iterator[tuple[Runtime, Path]]:
+    """A runtime whose dialogs watcher has not started yet (as while a server comes up)."""
     dialogs = tmp_path / "dialogs"
     shutil.copytree(REPO_ROOT / "dialogs", dialogs)
     base = sandbox_settings_for(
@@ -137,19 +137,44 @@ def test_an_edit_made_before_the_watcher_started_is_served(
     prepare_database(settings, today=CLINIC_MONDAY.date())
     runtime = Runtime.start(settings, speech_services, clock=lambda: CLINIC_MONDAY)
     try:
-        fax = dialogs / FAX
-        fax.write_text(fax.read_text().replace("Our fax number is", "Fax us at"))
-        assert "Our fax number is" in ask_for_the_fax(runtime)  # loaded before the edit
-
-        async def watch_until_served() -> None:
-            watcher = asyncio.create_task(runtime.watch_dialogs())
-            try:
-                while "Fax us at" not in await asyncio.to_thread(ask_for_the_fax, runtime):
-                    assert not watcher.done(), watcher
-                    await asyncio.sleep(0.1)
-            finally:
-                watcher.cancel()
-
-        asyncio.run(asyncio.wait_for(watch_until_served(), timeout=15))
+        yield runtime, dialogs
     finally:
         runtime.close()
+
+
+def watch_until(runtime: Runtime, condition: Callable[[], bool]) -> None:
+    """Run the dialogs watcher until ``condition`` holds (at most 15 s)."""
+
+    async def watching() -> None:
+        watcher = asyncio.create_task(runtime.watch_dialogs())
+        try:
+            while not await asyncio.to_thread(condition):
+                assert not watcher.done(), watcher
+                await asyncio.sleep(0.1)
+        finally:
+            watcher.cancel()
+
+    asyncio.run(asyncio.wait_for(watching(), timeout=15))
+
+
+def test_an_edit_made_before_the_watcher_started_is_served(
+    unwatched: tuple[Runtime, Path],
+) -> None:
+    """No file event reaches a watcher that was not yet running (an edit while the server
+    came up): the watcher's stamp check still serves it."""
+    runtime, dialogs = unwatched
+    fax = dialogs / FAX
+    fax.write_text(fax.read_text().replace("Our fax number is", "Fax us at"))
+    assert "Our fax number is" in ask_for_the_fax(runtime)  # loaded before the edit
+    watch_until(runtime, lambda: "Fax us at" in ask_for_the_fax(runtime))
+
+
+def test_a_broken_edit_made_before_the_watcher_started_is_never_a_version(
+    unwatched: tuple[Runtime, Path],
+) -> None:
+    runtime, dialogs = unwatched
+    fax = dialogs / FAX
+    fax.write_text(fax.read_text().replace("Our fax number is", "Our fax {{ number is"))
+    watch_until(runtime, lambda: bool(runtime.dialog_problems))
+    assert "Our fax number is" in ask_for_the_fax(runtime)  # the loaded version serves
+    assert history(runtime.db, FAX) == []  # the broken text was not stored as active

@@ -66,8 +66,8 @@ class LiveQueue:
 
     async def first_poll(self, timeout: float = 2.0) -> None:
         """Wait (a bounded time) for the poller's first read after it woke. A stream that
-        rendered before it would see that read as a change and send the queue again,
-        possibly from a moment before the read: a stale second event."""
+        rendered before it would see that read as a change and send the same queue again,
+        and a dashboard waiting for news would take the repeat for it."""
         if self.versions == (0, 0):
             await self.wait((0, 0), timeout)
 
