@@ -115,7 +115,6 @@ class _MediaStream:
         self._session: CallSession | None = None
         self._transport: TwilioTransport | None = None
         self._frames = FrameAssembler()
-        self._stopped = False
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -148,10 +147,12 @@ class _MediaStream:
                     self._skip("duplicate_start")
                     return True
                 return await self._start(event)
-            case protocol.Stop():
-                self._stopped = True
+            case protocol.Stop() if self._session is not None:
                 return False
         if self._session is None:
+            # Out of order, like any other message before start: a stop here must not
+            # end the stream, or the start that follows is never read and the call that
+            # the webhook opened is never closed.
             self._skip("before_start", type(event).__name__.lower())
             return True
         match event:
