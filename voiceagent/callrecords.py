@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from voiceagent.clock import Clock, system_clock
 from voiceagent.dialog.base import HangupReason
 from voiceagent.store import Actor
 from voiceagent.store.repos import calls as call_repo
@@ -36,49 +37,57 @@ OUTCOME_BY_REASON: dict[str, str] = {
 
 
 class CallRecords:
-    def __init__(self, db: Database, token_ttl_seconds: int = 60) -> None:
+    def __init__(
+        self, db: Database, clock: Clock = system_clock, token_ttl_seconds: int = 60
+    ) -> None:
         self._db = db
+        self._clock = clock
         self._ttl = token_ttl_seconds
 
     async def open_call(self, *, call_sid: str, caller: str, called: str) -> str:
         """Record the incoming call and issue its single-use media stream token."""
 
         def work(session: Session) -> str:
+            now = self._clock()
             call_repo.open_call(
                 session,
                 WEBHOOK,
                 call_sid=call_sid,
                 caller_number=caller or None,
                 called_number=called or None,
+                started_at=now,
             )
-            return stream_tokens.issue_stream_token(session, call_sid, ttl_seconds=self._ttl)
+            return stream_tokens.issue_stream_token(
+                session, call_sid, now=now, ttl_seconds=self._ttl
+            )
 
         return await asyncio.to_thread(self._db.run, work)
 
     async def consume_stream_token(self, token: str, call_sid: str) -> bool:
         def work(session: Session) -> bool:
-            return stream_tokens.consume_stream_token(session, token, call_sid)
+            return stream_tokens.consume_stream_token(session, token, call_sid, now=self._clock())
 
         return await asyncio.to_thread(self._db.run, work)
 
     async def record_status(self, *, call_sid: str, status: str, duration_s: int | None) -> None:
         def work(session: Session) -> None:
             call_repo.record_status(
-                session, WEBHOOK, call_sid, status=status, duration_s=duration_s
+                session, WEBHOOK, call_sid, status=status, now=self._clock(), duration_s=duration_s
             )
 
         await asyncio.to_thread(self._db.run, work)
 
     def recorder(self, call_sid: str) -> StoreCallRecorder:
-        return StoreCallRecorder(self._db, call_sid)
+        return StoreCallRecorder(self._db, call_sid, self._clock)
 
 
 class StoreCallRecorder:
     """Writes one call's turns and its ending (synchronous: the session runs it in a thread)."""
 
-    def __init__(self, db: Database, call_sid: str) -> None:
+    def __init__(self, db: Database, call_sid: str, clock: Clock) -> None:
         self._db = db
         self._call_sid = call_sid
+        self._clock = clock
         self._actor = Actor.agent(call_sid)
 
     def caller_turn(self, text: str, confidence: float, audio_ms: int) -> None:
@@ -90,6 +99,7 @@ class StoreCallRecorder:
                 speaker="caller",
                 text=text,
                 asr_confidence=round(confidence, 3),
+                at=self._clock(),
             )
         )
 
@@ -102,6 +112,7 @@ class StoreCallRecorder:
                 speaker="agent",
                 text=text,
                 response_gap_ms=response_gap_ms,
+                at=self._clock(),
             )
         )
 
@@ -113,6 +124,7 @@ class StoreCallRecorder:
                 self._call_sid,
                 outcome=OUTCOME_BY_REASON[reason],
                 transferred=True if reason == "transferred" else None,
+                ended_at=self._clock(),
                 greeting_ms=stats.greeting_ms,
                 keep_outcome=reason in ("caller", "agent"),
             )

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         True, description="Watch dialogs_dir and reload flows and policy when files change."
     )
     retention_days: int = 365
+    dev_clock_start: str | None = Field(
+        None,
+        description="Development only: the server's clock starts at this ISO date-time "
+        "(clinic-local without an offset) and runs forward in real time, for demos and "
+        "evaluations of business-hours behaviour. Refused with a production keyring.",
+    )
 
     # --- Twilio -------------------------------------------------------------------------
     twilio_account_sid: str = "AC00000000000000000000000000000000"

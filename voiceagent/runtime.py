@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
 
+from voiceagent.clock import Clock, clock_starting_at, parse_start, system_clock
 from voiceagent.config import Settings
 from voiceagent.dialog.fallback import SystemTroubleDialog
 from voiceagent.handoff.desk import HandoffDesk
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from voiceagent.call import CallSession, Transport
     from voiceagent.callrecords import CallRecords
     from voiceagent.dialog.base import Dialog
-    from voiceagent.store import Database
+    from voiceagent.store import Database, Keyring
 
 log = get_logger(__name__)
 
@@ -93,8 +94,10 @@ class Runtime:
         dialogs: DialogFactory,
         call_control: CallControl | None = None,
         owns_speech: bool = True,
+        clock: Clock = system_clock,
     ) -> None:
         self.settings = settings
+        self.clock = clock  # the one "now" of this process: dialogs, store, desk, web
         self.speech = speech
         self.db = db
         self.calls = calls
@@ -112,18 +115,22 @@ class Runtime:
         settings: Settings,
         speech: SpeechServices | None = None,
         *,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
     ) -> Runtime:
         """Open the database, load models and warm the phrase cache: ready for calls.
 
-        ``clock`` pins the clinic's "now" (simulations of a given day and hour)."""
+        ``clock`` pins the clinic's "now" (simulations of a given day and hour); without it
+        the clock is the system's, or ``VOICEAGENT_DEV_CLOCK_START`` on a development
+        keyring."""
         from voiceagent.callrecords import CallRecords
         from voiceagent.dialog.factory import build_dialog_factory
         from voiceagent.store import Database, load_keyring
 
         started = time.perf_counter()
-        db = Database(settings.database_url, load_keyring(settings.keyring))
+        keyring = load_keyring(settings.keyring)
+        db = Database(settings.database_url, keyring)
         db.check_schema()
+        clock = clock or _configured_clock(settings, keyring, db)
         owns_speech = speech is None
         speech = speech or SpeechServices.load(settings)
         dialogs = build_dialog_factory(settings, db, clock=clock)
@@ -136,10 +143,11 @@ class Runtime:
             settings,
             speech=speech,
             db=db,
-            calls=CallRecords(db, settings.stream_token_ttl_seconds),
+            calls=CallRecords(db, clock, settings.stream_token_ttl_seconds),
             dialogs=dialogs,
             call_control=_call_control(settings, dialogs.front_desk),
             owns_speech=owns_speech,
+            clock=clock,
         )
         log.info("runtime_ready", seconds=round(time.perf_counter() - started, 2))
         return runtime
@@ -262,6 +270,35 @@ def _warm_in_background(speech: SpeechServices, phrases: list[str]) -> None:
     for phrase in phrases:
         job = speech.pool.submit(speech.synthesizer.warm, [phrase], priority=Priority.BACKGROUND)
         job.add_done_callback(done)
+
+
+class ClockRefused(RuntimeError):
+    """A development clock was asked for on a production keyring."""
+
+
+def _configured_clock(settings: Settings, keyring: Keyring, db: Database) -> Clock:
+    """The system clock, or the development clock of ``VOICEAGENT_DEV_CLOCK_START``.
+
+    A clinic's real server must never believe it is another day (slots, hours, token
+    expiry), so a moved clock is refused unless the keyring is a development one."""
+    if not settings.dev_clock_start:
+        return system_clock
+    if not keyring.development:
+        raise ClockRefused(
+            "VOICEAGENT_DEV_CLOCK_START is set but the keyring is a production keyring: "
+            "a moved clock is for development and evaluations only"
+        )
+    from voiceagent.store.repos.clinic import get_clinic
+
+    with db.session() as session:
+        zone = ZoneInfo(get_clinic(session).timezone)
+    start = parse_start(settings.dev_clock_start, zone)
+    log.warning(
+        "DEVELOPMENT CLOCK IN USE - the server's clock starts at a chosen time, not the real one",
+        starts_at=start.isoformat(),
+        real_time=system_clock().isoformat(),
+    )
+    return clock_starting_at(start)
 
 
 def _call_control(settings: Settings, front_desk: str) -> CallControl | None:

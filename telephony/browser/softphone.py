@@ -67,7 +67,7 @@ async def admit(websocket: WebSocket, web: WebState) -> tuple[Principal, int]:
     if not _same_origin(websocket, web.settings.public_base_url):
         raise Refused(POLICY_VIOLATION, "foreign origin", "try_call_origin")
     secret = websocket.cookies.get(web.policy.cookie_name)
-    check = await asyncio.to_thread(check_session, web.db, web.policy, secret)
+    check = await asyncio.to_thread(check_session, web.db, web.policy, secret, now=web.now())
     principal = check.principal
     if principal is None:
         raise Refused(POLICY_VIOLATION, "sign-in required", "try_call_login")
@@ -174,6 +174,7 @@ class _TryCall:
             call_sid=self._call_sid,
             caller_number=caller_placeholder(self._principal),
             called_number=TEST_LINE,
+            started_at=self._web.now(),
         )
 
     async def _receive(self, session: CallSession) -> None:
@@ -220,7 +221,7 @@ class _TryCall:
                     return
                 secret = self._ws.cookies.get(self._web.policy.cookie_name)
                 check = await asyncio.to_thread(
-                    check_session, self._web.db, self._web.policy, secret
+                    check_session, self._web.db, self._web.policy, secret, now=self._web.now()
                 )
                 if check.principal is None or not check.principal.is_admin:
                     log.info("try_call_signed_out", call_sid=self._call_sid)

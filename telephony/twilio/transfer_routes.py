@@ -78,5 +78,7 @@ async def transfer_result(
     else:
         callback_id = await asyncio.to_thread(runtime.desk.transfer_unanswered, handoff, status)
         log.warning("transfer_unanswered", dial_status=status, callback_id=callback_id)
-    message = runtime.dialogs.services.policy.render_message("messages.transfer_failed")
+    message = runtime.dialogs.services.policy.render_message(
+        "messages.transfer_failed", now=runtime.clock()
+    )
     return _xml(transfer_result_twiml(status, message))

@@ -177,7 +177,9 @@ async def test_token_for_another_call_is_refused(sandbox: Sandbox) -> None:
 async def test_expired_token_is_refused(sandbox: Sandbox) -> None:
     call_sid, stream_url, _token = await answered_call(sandbox)
     with sandbox.runtime.db.session() as session:
-        expired = stream_tokens.issue_stream_token(session, call_sid, ttl_seconds=-1)
+        expired = stream_tokens.issue_stream_token(
+            session, call_sid, now=sandbox.runtime.clock(), ttl_seconds=-1
+        )
     code, received = await open_stream(sandbox, stream_url, call_sid, expired)
     assert code == POLICY_VIOLATION and received == []
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.conftest import ClinicTemplate
+from voiceagent.clock import fixed_clock
 from voiceagent.config import REPO_ROOT
 from voiceagent.dialog.conversations import Conversation
 from voiceagent.dialog.factory import FlowDialogFactory
@@ -28,12 +28,8 @@ def conversation_factory(
         db = clinic_template.fresh_database()
         databases.append(db)
         now = conversation.now.replace(tzinfo=CLINIC_TZ)
-        return db, FlowDialogFactory(db, DIALOGS, clock=lambda: now)
+        return db, FlowDialogFactory(db, DIALOGS, clock=fixed_clock(now))
 
     yield build
     for db in databases:
         db.dispose()
-
-
-def fixed_clock(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=CLINIC_TZ)

@@ -15,7 +15,7 @@ SCRIPTS = sorted(Path(__file__).parent.glob("*.yaml"))
 def test_conversation(path: Path, conversation_factory) -> None:  # type: ignore[no-untyped-def]
     conversation = load_conversation(path)
     db, factory = conversation_factory(conversation)
-    result = run_conversation(conversation, db, factory.new_dialog)
+    result = run_conversation(conversation, db, factory.new_dialog, now=factory.services.clock())
     report = "\n".join(["", *result.lines, "", *result.failures])
     print(report)
     assert result.passed, report

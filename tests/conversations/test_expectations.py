@@ -15,7 +15,13 @@ def start(conversation_factory, caller: str | None):  # type: ignore[no-untyped-
     db, factory = conversation_factory(Conversation(name="expectations", turns=[]))
     call_sid = "CA" + secrets.token_hex(16)
     with db.session() as session:
-        call_repo.open_call(session, Actor.system("tests"), call_sid=call_sid, caller_number=caller)
+        call_repo.open_call(
+            session,
+            Actor.system("tests"),
+            call_sid=call_sid,
+            caller_number=caller,
+            started_at=factory.services.clock(),
+        )
     dialog = factory.new_dialog(call_sid)
     dialog.greet()
     return dialog

@@ -32,6 +32,7 @@ def test_hanging_up_at_every_step_of_every_script_loses_nothing(conversation_fac
                     Actor.system("tests"),
                     call_sid=call_sid,
                     caller_number=conversation.caller_id,
+                    started_at=factory.services.clock(),
                 )
             dialog = factory.new_dialog(call_sid)
             dialog.greet()

@@ -18,7 +18,9 @@ def dialog(conversation_factory):  # type: ignore[no-untyped-def]
     db, factory = conversation_factory(Conversation(name="early end of turn", turns=[]))
     call_sid = "CA" + secrets.token_hex(16)
     with db.session() as session:
-        call_repo.open_call(session, Actor.system("tests"), call_sid=call_sid)
+        call_repo.open_call(
+            session, Actor.system("tests"), call_sid=call_sid, started_at=factory.services.clock()
+        )
     dialog = factory.new_dialog(call_sid)
     dialog.greet()
     return dialog

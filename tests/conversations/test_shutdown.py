@@ -21,7 +21,11 @@ def mid_refill(conversation_factory, now: datetime):  # type: ignore[no-untyped-
     call_sid = "CA" + secrets.token_hex(16)
     with db.session() as session:
         call_repo.open_call(
-            session, Actor.system("tests"), call_sid=call_sid, caller_number="+15551234567"
+            session,
+            Actor.system("tests"),
+            call_sid=call_sid,
+            caller_number="+15551234567",
+            started_at=factory.services.clock(),
         )
     dialog = factory.new_dialog(call_sid)
     dialog.greet()

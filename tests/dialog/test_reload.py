@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import CLINIC_MONDAY, sandbox_settings_for
 from tests.fakes.twilio_api import FakeTwilioApi
+from voiceagent.clock import fixed_clock
 from voiceagent.config import REPO_ROOT
 from voiceagent.dialog.base import Utterance
 from voiceagent.dialog.versions import history, rollback, write_version
@@ -47,7 +48,9 @@ def ask_for_the_fax(runtime: Runtime) -> str:
     """What the server's current flows answer, as a new call would hear it."""
     call_sid = "CA" + secrets.token_hex(16)
     with runtime.db.session() as session:
-        call_repo.open_call(session, Actor.system("tests"), call_sid=call_sid)
+        call_repo.open_call(
+            session, Actor.system("tests"), call_sid=call_sid, started_at=runtime.clock()
+        )
     dialog = runtime.dialogs.new_dialog(call_sid)
     dialog.greet()
     reply = dialog.on_utterance(Utterance("What's your fax number?", 0.95, 1200))
@@ -134,7 +137,7 @@ def unwatched(
     )
     settings = sandbox_settings(base, tmp_path / "clinic", port=0)
     prepare_database(settings, today=CLINIC_MONDAY.date())
-    runtime = Runtime.start(settings, speech_services, clock=lambda: CLINIC_MONDAY)
+    runtime = Runtime.start(settings, speech_services, clock=fixed_clock(CLINIC_MONDAY))
     try:
         yield runtime, dialogs
     finally:

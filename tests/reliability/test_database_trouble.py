@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conversations.conftest import ClinicTemplate
+from voiceagent.clock import fixed_clock
 from voiceagent.config import REPO_ROOT
 from voiceagent.dialog.base import Transfer, Utterance
 from voiceagent.dialog.conversations import DEFAULT_NOW
@@ -65,11 +66,15 @@ def locked(path: Path, seconds: float | None = None) -> Iterator[None]:
 
 
 def start_call(db: Database) -> tuple[FlowDialogFactory, object]:
-    factory = FlowDialogFactory(db, REPO_ROOT / "dialogs", clock=lambda: NOW)
+    factory = FlowDialogFactory(db, REPO_ROOT / "dialogs", clock=fixed_clock(NOW))
     call_sid = "CA" + secrets.token_hex(16)
     with db.session() as session:
         call_repo.open_call(
-            session, Actor.system("tests"), call_sid=call_sid, caller_number="+15551234567"
+            session,
+            Actor.system("tests"),
+            call_sid=call_sid,
+            caller_number="+15551234567",
+            started_at=NOW,
         )
     dialog = factory.new_dialog(call_sid)
     dialog.greet()

@@ -25,7 +25,6 @@ from telephony.browser.protocol import CSRF_PREFIX, SUBPROTOCOL
 from telephony.twilio.signature import SIGNATURE_HEADER, SignatureChecker
 from tests.web.helpers import TESTS, add_user, csrf_of, sign_in
 from voiceagent.simulate.sandbox import Sandbox
-from voiceagent.store.ids import utcnow
 from voiceagent.store.repos import staff as staff_repo
 from voiceagent.web.sessions import PLAIN_COOKIE
 
@@ -73,10 +72,10 @@ def new_token(clinic: Sandbox, role: str, *, revoked: bool = False, expired: boo
             TESTS,
             role=role,
             label=f"security {role}",
-            expires_at=utcnow() - timedelta(seconds=1) if expired else None,
+            expires_at=clinic.runtime.clock() - timedelta(seconds=1) if expired else None,
         )
         if revoked:
-            staff_repo.revoke_token(session, TESTS, token.id)
+            staff_repo.revoke_token(session, TESTS, token.id, now=clinic.runtime.clock())
     return secret
 
 

@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import CLINIC_MONDAY, sandbox_settings_for
 from tests.fakes.twilio_api import FakeTwilioApi
 from voiceagent.callrecords import CallRecords
+from voiceagent.clock import clock_starting_at
 from voiceagent.config import REPO_ROOT
 from voiceagent.dialog.factory import build_dialog_factory
 from voiceagent.runtime import Runtime, SpeechServices
@@ -45,13 +46,15 @@ def clinic(
     settings = sandbox_settings(base, workdir, port)
     prepare_database(settings, today=CLINIC_MONDAY.date())
     db = Database.from_settings(settings)
+    clock = clock_starting_at(CLINIC_MONDAY)
     runtime = Runtime(
         settings,
         speech=speech_services,
         db=db,
-        calls=CallRecords(db, settings.stream_token_ttl_seconds),
-        dialogs=build_dialog_factory(settings, db, clock=lambda: CLINIC_MONDAY),
+        calls=CallRecords(db, clock, settings.stream_token_ttl_seconds),
+        dialogs=build_dialog_factory(settings, db, clock=clock),
         owns_speech=False,
+        clock=clock,
     )
     try:
         with BackgroundServer(runtime, port) as url:

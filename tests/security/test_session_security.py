@@ -42,7 +42,6 @@ from tests.web.helpers import (
 )
 from voiceagent.dialog.versions import record_versions
 from voiceagent.simulate.sandbox import Sandbox
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import AuditHead, StaffSession
 from voiceagent.store.repos import staff as staff_repo
 from voiceagent.store.repos.staff import digest
@@ -244,8 +243,8 @@ def test_idle_and_absolute_timeouts_close_every_way_in(clinic: Sandbox) -> None:
     add_user(clinic.runtime.db, "sess-long", "admin")
     idle = timedelta(seconds=clinic.settings.session_idle_timeout_seconds)
     dozing, busy = new_session(clinic, "sess-idle"), new_session(clinic, "sess-long")
-    _age(clinic, dozing, last_seen_at=utcnow() - idle - timedelta(seconds=1))
-    _age(clinic, busy, expires_at=utcnow() - timedelta(seconds=1))
+    _age(clinic, dozing, last_seen_at=clinic.runtime.clock() - idle - timedelta(seconds=1))
+    _age(clinic, busy, expires_at=clinic.runtime.clock() - timedelta(seconds=1))
     for credentials in (dozing, busy):
         assert callers.outcome(send(clinic, credentials, "GET", "/api/me")) == "401"
         assert _session_row(clinic, credentials) is None  # gone, not just refused
@@ -255,14 +254,16 @@ def test_idle_and_absolute_timeouts_close_every_way_in(clinic: Sandbox) -> None:
 def test_use_counts_as_activity_but_a_listening_dashboard_does_not(clinic: Sandbox) -> None:
     add_user(clinic.runtime.db, "sess-ping")
     me = new_session(clinic, "sess-ping")
-    long_ago = utcnow() - timedelta(seconds=clinic.settings.session_idle_timeout_seconds // 2)
+    long_ago = clinic.runtime.clock() - timedelta(
+        seconds=clinic.settings.session_idle_timeout_seconds // 2
+    )
     _age(clinic, me, last_seen_at=long_ago)
     assert callers.event_stream(clinic, me, "/staff/events")[0] == "open"
     row = _session_row(clinic, me)
     assert row is not None and row.last_seen_at == long_ago  # listening is not activity
     assert callers.outcome(send(clinic, me, "GET", "/staff/session/ping")) == "204"
     row = _session_row(clinic, me)
-    assert row is not None and utcnow() - row.last_seen_at < timedelta(seconds=30)
+    assert row is not None and clinic.runtime.clock() - row.last_seen_at < timedelta(seconds=30)
 
 
 # --- CSRF on every state-changing route and every form ------------------------------------------

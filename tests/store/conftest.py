@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from voiceagent.store.db import Database
 from voiceagent.store.keyring import Keyring, generate_keyring
 
-from .helpers import PG_SKIP, PG_URL, libpq_url, seed_demo
+from .helpers import NOW, PG_SKIP, PG_URL, libpq_url, seed_demo
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -64,5 +64,6 @@ def db(db_url: URL, keyring: Keyring) -> Iterator[Database]:
 
 @pytest.fixture
 def seeded(db: Database) -> Database:
-    seed_demo(db)
+    """The demo clinic, its relative dates counted from :data:`NOW`'s day."""
+    seed_demo(db, today=NOW.date())
     return db

@@ -25,13 +25,15 @@ from voiceagent.store.repos import (
     reschedule_appointment,
 )
 
+from .helpers import NOW
+
 TZ = ZoneInfo("America/New_York")
 AGENT = Actor.agent("CA-test")
 
 
 def _upcoming(db: Database, type_id: str, provider_id: str, days: int = 21):
     # From tomorrow: a slot starting a few seconds from now could pass mid-test.
-    tomorrow = datetime.now(TZ).date() + timedelta(days=1)
+    tomorrow = NOW.astimezone(TZ).date() + timedelta(days=1)
     with db.session() as s:
         return open_slots(
             s,
@@ -39,13 +41,14 @@ def _upcoming(db: Database, type_id: str, provider_id: str, days: int = 21):
             provider_id=provider_id,
             start=tomorrow,
             end=tomorrow + timedelta(days=days),
+            now=NOW,
         )
 
 
 def test_open_slots_follow_schedule_hours_holidays_and_bookings(seeded: Database) -> None:
     slots = _upcoming(seeded, "sick-visit", "dr-patel", days=42)
     assert slots, "dr-patel has sick-visit openings in the next six weeks"
-    now = datetime.now(UTC)
+    now = NOW
     with seeded.session() as s:
         holidays = {
             e.day
@@ -112,6 +115,7 @@ def test_book_then_slot_is_gone_and_second_booking_loses(seeded: Database) -> No
             provider_id=slot.provider_id,
             appointment_type_id="follow-up",
             start_utc=slot.start_utc,
+            now=NOW,
             reason="Blood pressure check",
         )
         assert appt.end_utc == slot.end_utc
@@ -124,10 +128,11 @@ def test_book_then_slot_is_gone_and_second_booking_loses(seeded: Database) -> No
             provider_id=slot.provider_id,
             appointment_type_id="follow-up",
             start_utc=slot.start_utc,
+            now=NOW,
         )
     with seeded.session() as s:
-        assert next_appointment(s, AGENT, "p-004").id == appt.id
-        assert next_appointment(s, AGENT, "p-004").reason == "Blood pressure check"
+        assert next_appointment(s, AGENT, "p-004", now=NOW).id == appt.id
+        assert next_appointment(s, AGENT, "p-004", now=NOW).reason == "Blood pressure check"
 
 
 def test_overlap_is_refused_by_the_database_itself(seeded: Database) -> None:
@@ -136,13 +141,13 @@ def test_overlap_is_refused_by_the_database_itself(seeded: Database) -> None:
     with seeded.session() as s:
         book_appointment(
             s, AGENT, patient_id="p-007", provider_id="dr-okafor",
-            appointment_type_id="annual-physical", start_utc=slot.start_utc,
+            appointment_type_id="annual-physical", start_utc=slot.start_utc, now=NOW,
         )  # fmt: skip
     with seeded.session() as s, pytest.raises(SlotTaken):
         book_appointment(
             s, AGENT, patient_id="p-008", provider_id="dr-okafor",
             appointment_type_id="sick-visit", start_utc=slot.start_utc + timedelta(minutes=20),
-            check_schedule=False,
+            now=NOW, check_schedule=False,
         )  # fmt: skip
     # And a raw INSERT that skips the application entirely hits the unique index too.
     with seeded.session() as s:
@@ -163,12 +168,12 @@ def test_outside_schedule_and_off_grid_are_unavailable(seeded: Database) -> None
             with pytest.raises(SlotUnavailable):
                 book_appointment(
                     s, AGENT, patient_id="p-001", provider_id="dr-patel",
-                    appointment_type_id="sick-visit", start_utc=start,
+                    appointment_type_id="sick-visit", start_utc=start, now=NOW,
                 )  # fmt: skip
         with pytest.raises(SlotUnavailable, match="does not offer"):
             book_appointment(
                 s, AGENT, patient_id="p-001", provider_id="dr-patel",
-                appointment_type_id="new-patient", start_utc=slot.start_utc,
+                appointment_type_id="new-patient", start_utc=slot.start_utc, now=NOW,
             )  # fmt: skip
 
 
@@ -177,15 +182,15 @@ def test_cancel_frees_and_reschedule_moves(seeded: Database) -> None:
     with seeded.session() as s:
         appt = book_appointment(
             s, AGENT, patient_id="p-010", provider_id="np-reyes",
-            appointment_type_id="sick-visit", start_utc=first.start_utc,
+            appointment_type_id="sick-visit", start_utc=first.start_utc, now=NOW,
         )  # fmt: skip
     with seeded.session() as s:
-        moved = reschedule_appointment(s, AGENT, appt.id, start_utc=second.start_utc)
+        moved = reschedule_appointment(s, AGENT, appt.id, start_utc=second.start_utc, now=NOW)
         assert moved.start_utc == second.start_utc
     slots = _upcoming(seeded, "sick-visit", "np-reyes")
     assert first in slots and second not in slots
     with seeded.session() as s:
-        cancel_appointment(s, AGENT, appt.id, reason_code="caller_request")
+        cancel_appointment(s, AGENT, appt.id, now=NOW, reason_code="caller_request")
     assert second in _upcoming(seeded, "sick-visit", "np-reyes")
     with seeded.session() as s:
         rows = list_appointments(s, AGENT, patient_id="p-010")
@@ -197,17 +202,17 @@ def test_reschedule_onto_taken_slot_keeps_the_old_time(seeded: Database) -> None
     with seeded.session() as s:
         a = book_appointment(
             s, AGENT, patient_id="p-010", provider_id="np-reyes",
-            appointment_type_id="sick-visit", start_utc=first.start_utc,
+            appointment_type_id="sick-visit", start_utc=first.start_utc, now=NOW,
         )  # fmt: skip
         book_appointment(
             s, AGENT, patient_id="p-011", provider_id="np-reyes",
-            appointment_type_id="sick-visit", start_utc=second.start_utc,
+            appointment_type_id="sick-visit", start_utc=second.start_utc, now=NOW,
         )  # fmt: skip
     for check in (True, False):
         with seeded.session() as s:
             with pytest.raises(SlotTaken):
                 reschedule_appointment(
-                    s, AGENT, a.id, start_utc=second.start_utc, check_schedule=check
+                    s, AGENT, a.id, start_utc=second.start_utc, now=NOW, check_schedule=check
                 )
             assert s.get(Appointment, a.id).start_utc == first.start_utc
 
@@ -222,7 +227,7 @@ def _race(db: Database, bookings: list[dict]) -> Counter[str]:
         barrier.wait()
         try:
             with db.session() as s:
-                book_appointment(s, AGENT, **kwargs)
+                book_appointment(s, AGENT, now=NOW, **kwargs)
             outcome = "won"
         except SlotTaken:
             outcome = "SlotTaken"

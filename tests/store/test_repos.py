@@ -11,7 +11,6 @@ from sqlalchemy import select
 from voiceagent.store.actor import Actor
 from voiceagent.store.db import Database
 from voiceagent.store.errors import InvalidTransition, NotFound
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import AuditEntry
 from voiceagent.store.repos import (
     add_turn,
@@ -41,6 +40,8 @@ from voiceagent.store.repos import (
     update_refill_request,
 )
 
+from .helpers import NOW
+
 AGENT = Actor.agent("CA100")
 STAFF = Actor.staff("frontdesk")
 
@@ -65,10 +66,12 @@ def test_medications_and_refill_requests(seeded: Database) -> None:
             request.id,
             other.id,
         }
-        done = update_refill_request(s, STAFF, request.id, status="approved", staff_note="sent")
+        done = update_refill_request(
+            s, STAFF, request.id, now=NOW, status="approved", staff_note="sent"
+        )
         assert done.decided_by == "staff:frontdesk"
         with pytest.raises(InvalidTransition):
-            update_refill_request(s, STAFF, request.id, status="denied")
+            update_refill_request(s, STAFF, request.id, now=NOW, status="denied")
     with seeded.session() as s:
         [mine] = list_refill_requests(s, STAFF, patient_id="p-002")
         assert mine.requested_medication == "the blue water pill"
@@ -93,10 +96,12 @@ def test_insurance_change_applies_only_when_verified(seeded: Database) -> None:
         assert get_insurance(s, AGENT, "p-001")[0].member_id == "W123456789"  # still pending
         pending = list_insurance_changes(s, STAFF, status="pending")
         assert {c.id for c in pending} == {change.id, rejected.id}
-        decide_insurance_change(s, STAFF, change.id, status="verified")
-        decide_insurance_change(s, STAFF, rejected.id, status="rejected", staff_note="not ours")
+        decide_insurance_change(s, STAFF, change.id, status="verified", now=NOW)
+        decide_insurance_change(
+            s, STAFF, rejected.id, status="rejected", now=NOW, staff_note="not ours"
+        )
         with pytest.raises(InvalidTransition):
-            decide_insurance_change(s, STAFF, change.id, status="rejected")
+            decide_insurance_change(s, STAFF, change.id, status="rejected", now=NOW)
     with seeded.session() as s:
         [policy] = get_insurance(s, AGENT, "p-001")
         assert (policy.carrier, policy.member_id, policy.group_number) == (
@@ -109,17 +114,28 @@ def test_insurance_change_applies_only_when_verified(seeded: Database) -> None:
 
 def test_call_lifecycle(seeded: Database) -> None:
     with seeded.session() as s:
-        call = open_call(s, AGENT, call_sid="CA100", caller_number="(555) 123-4567")
-        again = open_call(s, AGENT, call_sid="CA100", caller_number="(555) 123-4567")
+        call = open_call(s, AGENT, call_sid="CA100", caller_number="(555) 123-4567", started_at=NOW)
+        again = open_call(
+            s, AGENT, call_sid="CA100", caller_number="(555) 123-4567", started_at=NOW
+        )
         assert again.id == call.id and call.caller_number == "+15551234567"
-        add_turn(s, AGENT, "CA100", speaker="agent", text="Thanks for calling.")
-        add_turn(s, AGENT, "CA100", speaker="caller", text="I need a refill", asr_confidence=0.91)
-        for gap in (400, 700, 1200):
-            add_turn(s, AGENT, "CA100", speaker="agent", text="One moment.", response_gap_ms=gap)
+        add_turn(s, AGENT, "CA100", speaker="agent", text="Thanks for calling.", at=NOW)
+        add_turn(
+            s, AGENT, "CA100", speaker="caller", text="I need a refill", asr_confidence=0.91,
+            at=NOW + timedelta(seconds=4),
+        )  # fmt: skip
+        for i, gap in enumerate((400, 700, 1200)):
+            add_turn(
+                s, AGENT, "CA100", speaker="agent", text="One moment.", response_gap_ms=gap,
+                at=NOW + timedelta(seconds=5 + i),
+            )  # fmt: skip
         link_patient(s, AGENT, "CA100", "p-001", verified=True)
         set_call_progress(s, AGENT, "CA100", intent="refill")
         assert call.intent == "refill" and call.outcome is None and call.ended_at is None
-        close_call(s, AGENT, "CA100", outcome="refill_requested", greeting_ms=350)
+        close_call(
+            s, AGENT, "CA100", outcome="refill_requested", ended_at=NOW + timedelta(seconds=30),
+            greeting_ms=350,
+        )  # fmt: skip
     with seeded.session() as s:
         call = get_call(s, STAFF, "CA100")
         assert [t.seq for t in call.turns] == [1, 2, 3, 4, 5]
@@ -144,37 +160,39 @@ def test_call_lifecycle(seeded: Database) -> None:
 def test_carrier_status_callback(seeded: Database) -> None:
     webhook = Actor.system("twilio-webhook")
     with seeded.session() as s:
-        call = open_call(s, webhook, call_sid="CA300", caller_number="+15551234567")
-        assert record_status(s, webhook, "CA300", status="ringing") is call
+        call = open_call(s, webhook, call_sid="CA300", caller_number="+15551234567", started_at=NOW)
+        assert record_status(s, webhook, "CA300", status="ringing", now=NOW) is call
         assert call.status == "in_progress" and call.ended_at is None
-        record_status(s, webhook, "CA300", status="no-answer", duration_s=42)
+        later = NOW + timedelta(seconds=45)
+        record_status(s, webhook, "CA300", status="no-answer", now=later, duration_s=42)
         assert call.status == "no-answer"
         assert call.ended_at == call.started_at + timedelta(seconds=42)
-        assert record_status(s, webhook, "CA-unknown", status="completed") is None
+        assert record_status(s, webhook, "CA-unknown", status="completed", now=later) is None
 
 
 def test_stream_tokens_are_single_use(seeded: Database) -> None:
     with seeded.session() as s:
-        token = issue_stream_token(s, "CA1", ttl_seconds=60)
-        expired = issue_stream_token(s, "CA1", ttl_seconds=60, now=utcnow() - timedelta(hours=1))
+        token = issue_stream_token(s, "CA1", now=NOW, ttl_seconds=60)
+        expired = issue_stream_token(s, "CA1", now=NOW - timedelta(hours=1), ttl_seconds=60)
+    soon = NOW + timedelta(seconds=2)  # the media stream connects a moment later
     with seeded.session() as s:
-        assert consume_stream_token(s, token, "CA2") is False  # another call's token
-        assert consume_stream_token(s, expired, "CA1") is False
-        assert consume_stream_token(s, "forged", "CA1") is False
-        assert consume_stream_token(s, token, "CA1") is True
-        assert consume_stream_token(s, token, "CA1") is False
+        assert consume_stream_token(s, token, "CA2", now=soon) is False  # another call's token
+        assert consume_stream_token(s, expired, "CA1", now=soon) is False
+        assert consume_stream_token(s, "forged", "CA1", now=soon) is False
+        assert consume_stream_token(s, token, "CA1", now=soon) is True
+        assert consume_stream_token(s, token, "CA1", now=soon) is False
 
 
 def test_stream_token_race_has_one_winner(seeded: Database) -> None:
     with seeded.session() as s:
-        token = issue_stream_token(s, "CA9")
+        token = issue_stream_token(s, "CA9", now=NOW)
     results: list[bool] = []
     barrier = threading.Barrier(6)
 
     def consume() -> None:
         barrier.wait()
         with seeded.session() as s:
-            results.append(consume_stream_token(s, token, "CA9"))
+            results.append(consume_stream_token(s, token, "CA9", now=NOW + timedelta(seconds=2)))
 
     threads = [threading.Thread(target=consume) for _ in range(6)]
     for t in threads:
@@ -187,7 +205,7 @@ def test_stream_token_race_has_one_winner(seeded: Database) -> None:
 def test_transfers_are_claimed_once(seeded: Database) -> None:
     summary = {"intent": "refill", "patient_id": "p-001", "said": "my oxycodone ran out"}
     with seeded.session() as s:
-        call = open_call(s, AGENT, call_sid="CA200", caller_number="+15551234567")
+        call = open_call(s, AGENT, call_sid="CA200", caller_number="+15551234567", started_at=NOW)
         transfer = create_transfer(
             s,
             AGENT,
@@ -201,12 +219,12 @@ def test_transfers_are_claimed_once(seeded: Database) -> None:
     with seeded.session() as s:
         [queued] = list_transfers(s, STAFF, status="new")
         assert queued.summary == summary and queued.urgency == "urgent"
-        claimed = claim_transfer(s, Actor.staff("alice"), transfer.id)
+        claimed = claim_transfer(s, Actor.staff("alice"), transfer.id, now=NOW)
         assert claimed.claimed_by == "staff:alice"
     with seeded.session() as s, pytest.raises(InvalidTransition, match="claimed"):
-        claim_transfer(s, Actor.staff("bob"), transfer.id)
+        claim_transfer(s, Actor.staff("bob"), transfer.id, now=NOW)
     with seeded.session() as s:
-        assert finish_transfer(s, STAFF, transfer.id).status == "done"
+        assert finish_transfer(s, STAFF, transfer.id, now=NOW).status == "done"
         assert get_call(s, STAFF, "CA200").transferred is True
 
 
@@ -222,9 +240,9 @@ def test_callbacks(seeded: Database) -> None:
             "Pat Doe",
             "billing question",
         )
-        complete_callback(s, STAFF, cb.id, note="left voicemail")
+        complete_callback(s, STAFF, cb.id, now=NOW, note="left voicemail")
         with pytest.raises(InvalidTransition):
-            complete_callback(s, STAFF, cb.id)
+            complete_callback(s, STAFF, cb.id, now=NOW)
     with seeded.session() as s:
         assert list_callbacks(s, STAFF, status="open") == []
         assert list_callbacks(s, STAFF, status="done")[0].note == "left voicemail"

@@ -8,22 +8,25 @@ from sqlalchemy import func, select
 
 from voiceagent.store.actor import Actor
 from voiceagent.store.db import Database
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import AuditEntry, Call, CallTurn
 from voiceagent.store.repos import add_turn, close_call, open_call
 from voiceagent.store.retention import purge_transcripts
+
+from .helpers import NOW
 
 AGENT = Actor.agent("CA-ret")
 
 
 def _call(db: Database, sid: str, days_ago: int, turns: int) -> None:
-    started = utcnow() - timedelta(days=days_ago)
+    started = NOW - timedelta(days=days_ago)
     with db.session() as s:
         call = open_call(s, AGENT, call_sid=sid, caller_number="+15551234567", started_at=started)
         for i in range(turns):
             add_turn(s, AGENT, sid, speaker="caller", text=f"turn {i}", at=started)
         call.audio_ref = f"file:///recordings/{sid}.wav"
-        close_call(s, AGENT, sid, outcome="booked", intent="book")
+        close_call(
+            s, AGENT, sid, outcome="booked", intent="book", ended_at=started + timedelta(minutes=3)
+        )
 
 
 def test_purge_old_transcripts_keeps_calls(seeded: Database) -> None:
@@ -31,9 +34,9 @@ def test_purge_old_transcripts_keeps_calls(seeded: Database) -> None:
     _call(seeded, "CA-old-2", days_ago=120, turns=2)
     _call(seeded, "CA-new", days_ago=5, turns=4)
 
-    dry = purge_transcripts(seeded, older_than_days=90, dry_run=True)
+    dry = purge_transcripts(seeded, older_than_days=90, now=NOW, dry_run=True)
     assert (dry.calls, dry.turns, dry.audio_refs) == (2, 5, 2)
-    report = purge_transcripts(seeded, older_than_days=90)
+    report = purge_transcripts(seeded, older_than_days=90, now=NOW)
     assert (report.calls, report.turns, report.audio_refs) == (2, 5, 2)
 
     with seeded.session() as s:
@@ -50,4 +53,4 @@ def test_purge_old_transcripts_keeps_calls(seeded: Database) -> None:
         assert calls[sid].transcript_purged_at is not None and calls[sid].id not in turns
     assert turns[calls["CA-new"].id] == 4 and calls["CA-new"].audio_ref is not None
     assert sorted(purged) == sorted([calls["CA-old-1"].id, calls["CA-old-2"].id])
-    assert purge_transcripts(seeded, older_than_days=90).calls == 0  # idempotent
+    assert purge_transcripts(seeded, older_than_days=90, now=NOW).calls == 0  # idempotent

@@ -21,7 +21,7 @@ from voiceagent.store.repos import (
 )
 from voiceagent.store.rotation import count_values_by_key, rotate_keys, verify_decryptable
 
-from .helpers import seed_demo
+from .helpers import NOW, seed_demo
 
 AGENT = Actor.agent("CA-rot")
 
@@ -51,8 +51,8 @@ def test_rotation_a_to_b_with_interruption(db_url: URL, keyring: Keyring) -> Non
     db_a.migrate()
     seed_demo(db_a)
     with db_a.session() as s:  # values in more tables than the fixture fills
-        call = open_call(s, AGENT, call_sid="CA-rot", caller_number="+15551234567")
-        add_turn(s, AGENT, "CA-rot", speaker="caller", text="I need my lisinopril")
+        call = open_call(s, AGENT, call_sid="CA-rot", caller_number="+15551234567", started_at=NOW)
+        add_turn(s, AGENT, "CA-rot", speaker="caller", text="I need my lisinopril", at=NOW)
         create_transfer(s, AGENT, reason_code="x", call_id=call.id, summary={"k": "v"})
         create_callback(s, AGENT, phone="+15550001111", name="Someone", reason="why")
     before = _totals(db_a)

@@ -18,7 +18,7 @@ from voiceagent.store.models import Appointment, Base, Clinic, Medication, Provi
 from voiceagent.store.repos import find_patients, get_patient, open_slots
 from voiceagent.store.seed import seed_file
 
-from .helpers import DEMO_CLINIC, seed_demo
+from .helpers import DEMO_CLINIC, NOW, seed_demo
 
 TZ = ZoneInfo("America/New_York")
 STAFF = Actor.staff("tester")
@@ -62,7 +62,7 @@ def test_changed_values_update_in_place(db: Database, tmp_path: Path) -> None:
 
 
 def test_demo_clinic_content(seeded: Database) -> None:
-    today = datetime.now(TZ).date()
+    today = NOW.date()  # the day ``seeded`` counts the demo's relative dates from
     with seeded.session() as s:
         maria = get_patient(s, STAFF, "p-001")
         assert (maria.first_name, maria.last_name, maria.dob, maria.phone) == (

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import CLINIC_MONDAY, isolated_settings
 from voiceagent.callrecords import CallRecords
+from voiceagent.clock import fixed_clock, system_clock
 from voiceagent.config import REPO_ROOT, Settings
 from voiceagent.dialog.factory import FlowDialogFactory
 from voiceagent.runtime import Runtime, SpeechServices
@@ -55,7 +56,7 @@ def shared_dialogs(
     edit flows share one factory (on the template database: these tests place no calls);
     tests that edit flows ask for their own (``make_app(own_dialogs=True)``)."""
     db = Database(f"sqlite:///{clinic_db_template.path}", clinic_db_template.keyring)
-    yield FlowDialogFactory(db, DIALOGS, clock=lambda: CLINIC_MONDAY)
+    yield FlowDialogFactory(db, DIALOGS, clock=fixed_clock(CLINIC_MONDAY))
     db.dispose()
 
 
@@ -111,17 +112,21 @@ def make_app(
             **{"reload_dialogs": False, "public_base_url": BASE_URL, **overrides},
         )
         db = Database(settings.database_url, clinic_db_template.keyring)
+        # The server runs on the system clock (sessions, tokens, sign-in windows and "today"
+        # on the dashboard expire and roll over in real time); the flows answer as on the
+        # clinic's Monday morning, whenever the tests run.
         runtime = Runtime(
             settings,
             speech=speech_services,
             db=db,
-            calls=CallRecords(db),
+            calls=CallRecords(db, system_clock),
             dialogs=(
-                FlowDialogFactory(db, dialogs, clock=lambda: CLINIC_MONDAY)
+                FlowDialogFactory(db, dialogs, clock=fixed_clock(CLINIC_MONDAY))
                 if own_dialogs
                 else shared_dialogs
             ),
             owns_speech=False,
+            clock=system_clock,
         )
         app = create_app(runtime=runtime)
         client = TestClient(app, base_url=BASE_URL)

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from voiceagent.clock import system_clock
 from voiceagent.handoff.summary import build_summary
 from voiceagent.store import Actor, Database
 from voiceagent.store.models import AuditEntry
@@ -103,14 +104,21 @@ def make_call(
         ("agent", "I can help with that. What is your first and last name?", 640),
     ),
 ) -> MadeCall:
+    """A finished call. Its turns and its end are "now" on the system clock, the clock of
+    the test apps' server (today's numbers on the dashboard); ``started_at`` defaults to it."""
     call_sid = "CA" + secrets.token_hex(16)
+    now = system_clock()
     with db.session() as session:
         call = call_repo.open_call(
-            session, TESTS, call_sid=call_sid, caller_number="+15551234567", started_at=started_at
+            session,
+            TESTS,
+            call_sid=call_sid,
+            caller_number="+15551234567",
+            started_at=started_at or now,
         )
         for speaker, text, gap in turns:
             call_repo.add_turn(
-                session, TESTS, call_sid, speaker=speaker, text=text, response_gap_ms=gap
+                session, TESTS, call_sid, speaker=speaker, text=text, response_gap_ms=gap, at=now
             )
         if patient_id:
             call_repo.link_patient(session, TESTS, call_sid, patient_id, verified=True)
@@ -122,6 +130,7 @@ def make_call(
             intent=intent,
             transferred=transferred,
             transfer_reason="caller_request" if transferred else None,
+            ended_at=now,
         )
         return MadeCall(call_sid, call.id)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CLINIC_MONDAY
 from tests.web.conftest import StaffApp
 from tests.web.helpers import PASSWORD, add_user, audit_entries, sign_in, signed_in
 from voiceagent.dialog.base import Utterance
@@ -37,7 +38,10 @@ def _ask_for_the_fax(app: StaffApp) -> str:
     """What a new call hears now (the running server's flows)."""
     call_sid = "CA" + secrets.token_hex(16)
     with app.db.session() as session:
-        call_repo.open_call(session, Actor.system("tests"), call_sid=call_sid)
+        # The flows answer as on the clinic's Monday morning (the test apps' dialog clock).
+        call_repo.open_call(
+            session, Actor.system("tests"), call_sid=call_sid, started_at=CLINIC_MONDAY
+        )
     dialog = app.runtime.dialogs.new_dialog(call_sid)
     dialog.greet()
     return " ".join(dialog.on_utterance(Utterance("What's your fax number?", 0.95, 1200)).say)

@@ -141,14 +141,15 @@ def test_api_tokens_read_and_only_admin_tokens_reach_admin_routes(
 def test_bad_revoked_and_expired_tokens_are_refused(staff_app: StaffApp) -> None:
     from datetime import timedelta
 
-    from voiceagent.store.ids import utcnow
+    from voiceagent.clock import system_clock
 
     client = staff_app.new_client()
+    now = system_clock()  # the server's clock: the expired token is checked against it
     with staff_app.db.session() as session:
         revoked, revoked_secret = staff_repo.create_token(session, TESTS, role="admin")
-        staff_repo.revoke_token(session, TESTS, revoked.id)
+        staff_repo.revoke_token(session, TESTS, revoked.id, now=now)
         _expired, expired_secret = staff_repo.create_token(
-            session, TESTS, role="admin", expires_at=utcnow() - timedelta(seconds=1)
+            session, TESTS, role="admin", expires_at=now - timedelta(seconds=1)
         )
     for secret in ("vat_not-a-real-token", revoked_secret, expired_secret, "garbage"):
         response = client.get("/api/calls", headers={"Authorization": f"Bearer {secret}"})

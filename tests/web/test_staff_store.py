@@ -19,10 +19,10 @@ from tests.conftest import CLINIC_MONDAY, isolated_settings
 from tests.web.conftest import BASE_URL, DIALOGS
 from tests.web.helpers import TESTS, add_user, make_call, make_transfer, signed_in
 from voiceagent.callrecords import CallRecords
+from voiceagent.clock import system_clock
 from voiceagent.dialog.factory import FlowDialogFactory
 from voiceagent.runtime import Runtime, SpeechServices
 from voiceagent.store import Database, generate_keyring
-from voiceagent.store.ids import utcnow
 from voiceagent.store.repos import staff as staff_repo
 from voiceagent.store.seed import seed_file
 from voiceagent.web.app import create_app
@@ -87,7 +87,9 @@ def test_accounts_and_passwords(db: Database) -> None:
 def test_sessions_are_stored_as_digests_and_end_with_the_account(db: Database) -> None:
     with db.session() as session:
         user = staff_repo.create_user(session, TESTS, username="bob", password="a" * 4 + "bcd" * 4)
-        secret = staff_repo.open_session(session, user, lifetime=timedelta(hours=1))
+        secret = staff_repo.open_session(
+            session, user, lifetime=timedelta(hours=1), now=CLINIC_MONDAY
+        )
         user_id = user.id
     with db.session() as session:
         row, found = staff_repo.load_session(session, secret) or (None, None)
@@ -102,7 +104,7 @@ def test_sessions_are_stored_as_digests_and_end_with_the_account(db: Database) -
 
 
 def test_stale_sessions_are_purged(db: Database) -> None:
-    now = utcnow()
+    now = CLINIC_MONDAY
     with db.session() as session:
         user = staff_repo.create_user(session, TESTS, username="carol", password="c" * 12 + "xyz")
         old = staff_repo.open_session(
@@ -116,22 +118,24 @@ def test_stale_sessions_are_purged(db: Database) -> None:
 
 
 def test_tokens(db: Database) -> None:
+    now = CLINIC_MONDAY
     with db.session() as session:
         token, secret = staff_repo.create_token(session, TESTS, role="staff", label="reports")
         _expired, expired = staff_repo.create_token(
-            session, TESTS, role="admin", expires_at=utcnow() - timedelta(minutes=1)
+            session, TESTS, role="admin", expires_at=now - timedelta(minutes=1)
         )
     with db.session() as session:
-        found = staff_repo.find_token(session, secret)
+        found = staff_repo.find_token(session, secret, now=now)
         assert found is not None and found.id == token.id and found.token_hash != secret
-        assert staff_repo.find_token(session, expired) is None
-        staff_repo.revoke_token(session, TESTS, token.id)
+        assert staff_repo.find_token(session, expired, now=now) is None
+        staff_repo.revoke_token(session, TESTS, token.id, now=now)
     with db.session() as session:
-        assert staff_repo.find_token(session, secret) is None
+        assert staff_repo.find_token(session, secret, now=now) is None
 
 
 def test_failed_sign_ins_are_counted_from_the_audit_log(db: Database) -> None:
-    since = utcnow() - timedelta(minutes=15)
+    # The audit log stamps each failure with the real time: count back from it.
+    since = system_clock() - timedelta(minutes=15)
     with db.session() as session:
         user = staff_repo.create_user(session, TESTS, username="dana", password="d" * 12 + "xyz")
         for _ in range(3):
@@ -144,7 +148,7 @@ def test_failed_sign_ins_are_counted_from_the_audit_log(db: Database) -> None:
         assert (
             staff_repo.recent_failures(session, staff_repo.LOGIN_BY_ADDRESS, "10.0.0.9", since) == 3
         )
-        later = utcnow() + timedelta(seconds=1)
+        later = system_clock() + timedelta(seconds=1)
         assert staff_repo.recent_failures(session, staff_repo.LOGIN_BY_USER, key, later) == 0
         staff_repo.record_login(session, user, ip="10.0.0.9")
     with db.session() as session:
@@ -171,9 +175,10 @@ def test_the_dashboard_api_and_live_queue_on_postgresql(
             settings,
             speech=speech_services,
             db=database,
-            calls=CallRecords(database),
+            calls=CallRecords(database, system_clock),
             dialogs=shared_dialogs,
             owns_speech=False,
+            clock=system_clock,
         )
         add_user(database, "alice")
         call = make_call(database, transferred=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -69,9 +68,6 @@ class ClinicInfo:
     @property
     def phone_spoken(self) -> str:
         return spoken_phone(self.phone)
-
-    def now(self) -> datetime:
-        return datetime.now(self.timezone)
 
     @classmethod
     def load(cls, session: Session) -> ClinicInfo:

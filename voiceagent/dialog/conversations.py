@@ -124,9 +124,13 @@ def run_conversation(
     conversation: Conversation,
     db: Database,
     make_dialog: Callable[[str], Dialog],
+    *,
+    now: datetime,
     call_sid: str = "CA" + "0" * 32,
 ) -> ConversationResult:
-    """Play the script against a dialog; check every reply and then the database."""
+    """Play the script against a dialog; check every reply and then the database.
+
+    ``now`` is the dialog's clock when the call starts (the clinic's pinned day)."""
     result = ConversationResult(conversation.name, call_sid)
     with db.session() as session:
         call_repo.open_call(
@@ -134,6 +138,7 @@ def run_conversation(
             Actor.system("conversation-test"),
             call_sid=call_sid,
             caller_number=conversation.caller_id,
+            started_at=now,
         )
     dialog = make_dialog(call_sid)
     last: Reply | None = None

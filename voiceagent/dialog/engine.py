@@ -15,7 +15,6 @@ Steps run until one needs the caller (an ask or confirm) or the call leaves the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from voiceagent.clock import Clock, system_clock
 from voiceagent.dialog import schema
 from voiceagent.dialog.actions.registry import ActionContext, ActionRefused, ActionRegistry
 from voiceagent.dialog.base import Expectation, Hangup, Interruption, Reply, Transfer, Utterance
@@ -106,7 +106,7 @@ class EngineServices:
     policy: PolicyEngine
     actions: ActionRegistry
     desk: HandoffDesk
-    clock: Callable[[], datetime] | None = None  # tests pin "now"; else the wall clock
+    clock: Clock = system_clock  # the runtime's; tests pin it
 
 
 @dataclass
@@ -382,7 +382,9 @@ class FlowDialog:
     def _apologise(self, finding: Assessment) -> Reply:
         """A first sign of frustration: acknowledge it and try the question again."""
         out = _Out()
-        for line in finding.say or (self._policy.render_message("messages.frustration_noticed"),):
+        for line in finding.say or (
+            self._policy.render_message("messages.frustration_noticed", now=self._now()),
+        ):
             out.say(line)
         question = self.state.question
         if question is not None:
@@ -925,9 +927,7 @@ class FlowDialog:
 
     # --- helpers ----------------------------------------------------------------------------
     def _now(self) -> datetime:
-        if self._svc.clock is not None:
-            return self._svc.clock().astimezone(self.clinic.timezone)
-        return datetime.now(self.clinic.timezone)
+        return self._svc.clock().astimezone(self.clinic.timezone)
 
     def _context(self) -> dict[str, Any]:
         return build_context(self.state, self.clinic, self._now(), self.caller_number)

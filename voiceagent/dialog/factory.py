@@ -8,12 +8,11 @@ keeps serving.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from voiceagent.clock import Clock, system_clock
 from voiceagent.config import Settings
 from voiceagent.dialog.actions import ACTIONS
 from voiceagent.dialog.clinic import ClinicInfo
@@ -39,13 +38,13 @@ class FlowDialogFactory:
         db: Database,
         dialogs_dir: Path,
         *,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self._db = db
         self.dialogs_dir = dialogs_dir
         self._clock = clock
         self._lock = threading.Lock()
-        self.desk = HandoffDesk(db)  # one inbox per process: deferred writes outlive reloads
+        self.desk = HandoffDesk(db, clock)  # one inbox per process: deferred writes outlive reloads
         with db.session() as session:
             self._clinic = ClinicInfo.load(session)
         # Taken before reading, so an edit made while loading shows as a newer stamp.
@@ -140,7 +139,5 @@ def _understanding(flows: FlowSet, timezone: str) -> Understanding:
     return _TRAINED[key]
 
 
-def build_dialog_factory(
-    settings: Settings, db: Database, *, clock: Callable[[], datetime] | None = None
-) -> FlowDialogFactory:
+def build_dialog_factory(settings: Settings, db: Database, *, clock: Clock) -> FlowDialogFactory:
     return FlowDialogFactory(db, settings.dialogs_dir, clock=clock)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from voiceagent.clock import Clock, system_clock
 from voiceagent.handoff.summary import HandoffSummary, build_summary
 from voiceagent.logs import get_logger
 from voiceagent.metrics import TRANSFERS
@@ -48,8 +49,15 @@ class HandoffRequest:
 
 
 class HandoffDesk:
-    def __init__(self, db: Database, *, deferred_retry_seconds: float = DEFERRED_RETRY_SECONDS):
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock = system_clock,
+        *,
+        deferred_retry_seconds: float = DEFERRED_RETRY_SECONDS,
+    ):
         self._db = db
+        self._clock = clock
         self._deferred_retry_seconds = deferred_retry_seconds
         self._deferred: list[tuple[float, str, Callable[[Session], object]]] = []
         self._lock = threading.Lock()
@@ -156,7 +164,9 @@ class HandoffDesk:
         def work(session: Session) -> None:
             transfer = _open_transfer(session, transfer_id)
             if transfer is not None:
-                transfer_repo.finish_transfer(session, WHISPER_ACTOR, transfer.id, status="done")
+                transfer_repo.finish_transfer(
+                    session, WHISPER_ACTOR, transfer.id, now=self._clock(), status="done"
+                )
 
         self._db.run(work)
 
@@ -179,7 +189,9 @@ class HandoffDesk:
                 patient_id=transfer.patient_id,
                 call_id=transfer.call_id,
             )
-            transfer_repo.finish_transfer(session, WHISPER_ACTOR, transfer_id, status="failed")
+            transfer_repo.finish_transfer(
+                session, WHISPER_ACTOR, transfer_id, now=self._clock(), status="failed"
+            )
             return callback.id
 
         return self._db.run(work)

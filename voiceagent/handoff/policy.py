@@ -240,12 +240,12 @@ class PolicyEngine:
             out.append(Explanation(FindingKind.EMERGENCY, guess.category, evidence, counts))
         return out
 
-    def is_open(self, now: datetime | None = None) -> bool:
+    def is_open(self, now: datetime) -> bool:
         if self.hours is None:
             return True
-        return self.hours.is_open(now or datetime.now(self.hours.tz))
+        return self.hours.is_open(now)
 
-    def render_message(self, name: str, *, now: datetime | None = None) -> str:
+    def render_message(self, name: str, *, now: datetime) -> str:
         """A message by ``section.field``, e.g. ``after_hours.callback_confirmation``."""
         section, _, field = name.partition(".")
         return self._render(getattr(getattr(self.policy, section), field), now)
@@ -338,16 +338,15 @@ class PolicyEngine:
             compiled = self._templates[template] = self._env.from_string(template)
         return " ".join(compiled.render(self._context(template, now)).split())
 
-    def _context(self, template: str, now: datetime | None) -> dict[str, Any]:
+    def _context(self, template: str, now: datetime) -> dict[str, Any]:
         context: dict[str, Any] = {
             "clinic_name": self.clinic_name,
             "next_opening": "",
             "hours_today": "",
         }
         if self.hours is not None and ("next_opening" in template or "hours_today" in template):
-            at = now or datetime.now(self.hours.tz)
-            context["next_opening"] = self.hours.describe_next_opening(at)
-            context["hours_today"] = self.hours.describe_today(at)
+            context["next_opening"] = self.hours.describe_next_opening(now)
+            context["hours_today"] = self.hours.describe_today(now)
         return context
 
     def _transfer_or_callback(self, now: datetime | None) -> tuple[Action, tuple[str, ...]]:

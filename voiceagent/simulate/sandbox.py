@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from voiceagent.clock import clock_starting_at
 from voiceagent.config import Settings
 from voiceagent.runtime import Runtime, SpeechServices
 from voiceagent.simulate.server import BackgroundServer, free_port
@@ -64,11 +65,12 @@ def running_sandbox(
     *,
     now: datetime | None = None,
 ) -> Iterator[Sandbox]:
-    """``now`` (aware) pins the clinic's clock and the seeding day, for a scripted day."""
+    """``now`` (aware) is the seeding day and where the server's clock starts (it runs
+    on from there, as a real one does), for a scripted day."""
     port = free_port()
     settings = sandbox_settings(base, workdir, port)
     prepare_database(settings, today=now.date() if now else None)
-    runtime = Runtime.start(settings, speech, clock=(lambda: now) if now else None)
+    runtime = Runtime.start(settings, speech, clock=clock_starting_at(now) if now else None)
     try:
         with BackgroundServer(runtime, port) as url:
             yield Sandbox(runtime, url)

@@ -80,7 +80,10 @@ def seed(
     file: Annotated[Path, typer.Argument(help="Clinic fixture YAML (docs/clinic-fixture.md).")],
     today: Annotated[
         str | None,
-        typer.Option(help="Day relative dates count from (default: today, clinic time)."),
+        typer.Option(
+            help="Day relative dates count from (default: today, clinic time; the day of "
+            "VOICEAGENT_DEV_CLOCK_START when that is set)."
+        ),
     ] = None,
     strict: Annotated[
         bool, typer.Option(help="Treat unknown keys as errors, not warnings.")
@@ -89,7 +92,8 @@ def seed(
     """Validate a clinic fixture and load it; running it again changes nothing."""
     from voiceagent.store.seed import seed_file
 
-    day = _iso_day(today)
+    dev_start = get_settings().dev_clock_start
+    day = _iso_day(today or (dev_start.strip()[:10] if dev_start else None))
     with operator_errors():
         db = open_database()
         started = time.perf_counter()
@@ -242,13 +246,14 @@ def retention_purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count only; delete nothing.")] = False,
 ) -> None:
     """Delete call transcripts and audio references older than DAYS (calls stay)."""
+    from voiceagent.clock import system_clock
     from voiceagent.store.retention import purge_transcripts
 
     with operator_errors():
         db = open_database()
         db.check_schema()
         days = older_than if older_than is not None else get_settings().retention_days
-        report = purge_transcripts(db, older_than_days=days, dry_run=dry_run)
+        report = purge_transcripts(db, older_than_days=days, now=system_clock(), dry_run=dry_run)
         verb = "would purge" if dry_run else "purged"
         typer.echo(
             f"{verb} {report.turns} transcript turns and {report.audio_refs} audio references "

@@ -16,7 +16,6 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from voiceagent.store import audit
 from voiceagent.store.actor import Actor
 from voiceagent.store.db import Database
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import Call, CallTurn
 
 RETENTION_ACTOR = Actor.system("retention")
@@ -34,13 +33,13 @@ def purge_transcripts(
     db: Database,
     *,
     older_than_days: int,
-    now: datetime | None = None,
+    now: datetime,
     batch_size: int = 500,
     dry_run: bool = False,
 ) -> PurgeReport:
     if older_than_days < 0:
         raise ValueError("older_than_days must be >= 0")
-    cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    cutoff = now - timedelta(days=older_than_days)
     report = PurgeReport(cutoff=cutoff)
     has_turns = exists().where(CallTurn.call_id == Call.id)
     due = (Call.started_at < cutoff) & or_(has_turns, Call.audio_ref.is_not(None))
@@ -72,7 +71,7 @@ def purge_transcripts(
             session.execute(
                 update(Call)
                 .where(Call.id.in_(ids))
-                .values(audio_ref=None, transcript_purged_at=utcnow())
+                .values(audio_ref=None, transcript_purged_at=now)
                 .execution_options(synchronize_session=False)
             )
             for call in calls:

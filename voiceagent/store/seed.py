@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voiceagent.clock import system_clock
 from voiceagent.logs import get_logger
 from voiceagent.store import audit
 from voiceagent.store.actor import Actor
@@ -123,7 +124,10 @@ class _Seeder:
         self.s = session
         self.fx = fixture
         self.tz = ZoneInfo(fixture.clinic.timezone)
-        self.today = today or datetime.now(self.tz).date()
+        # The fixture's history (its cancelled appointments) is stamped at the start of the
+        # seed day: before any call of that day, on the pinned day of a test or demo too.
+        self.today = today or system_clock().astimezone(self.tz).date()
+        self.now = datetime.combine(self.today, time(0), tzinfo=self.tz)
         self.report = SeedReport()
         self.holidays = set(fixture.clinic.holidays)
         # (provider or None for the clinic, day, start, end); start/end None = all day
@@ -466,13 +470,16 @@ class _Seeder:
                 provider_id=appt.provider,
                 appointment_type_id=appt.type,
                 start_utc=start_utc,
+                now=self.now,
                 reason=appt.reason,
                 source="fixture",
                 check_schedule=False,
                 appointment_id=appt_id,
             )
             if appt.status == "cancelled":
-                cancel_appointment(self.s, SEED_ACTOR, booked.id, reason_code="fixture")
+                cancel_appointment(
+                    self.s, SEED_ACTOR, booked.id, now=self.now, reason_code="fixture"
+                )
             elif appt.status != "booked":
                 booked.status = appt.status
             self.report.created["appointment"] += 1
@@ -488,12 +495,13 @@ class _Seeder:
                     SEED_ACTOR,
                     appt_id,
                     start_utc=start_utc,
+                    now=self.now,
                     provider_id=appt.provider,
                     check_schedule=False,
                 )
                 changed = True
         elif current.status == "booked" and appt.status == "cancelled":
-            cancel_appointment(self.s, SEED_ACTOR, appt_id, reason_code="fixture")
+            cancel_appointment(self.s, SEED_ACTOR, appt_id, now=self.now, reason_code="fixture")
             changed = True
         changed |= bool(_assign(current, {"reason": appt.reason}))
         self._count("appointment", False, changed)

@@ -47,14 +47,11 @@ class Understanding:
     def yes_no(self, text: str) -> entities.YesNo | None:
         return entities.parse_yes_no(text)
 
-    def time_preference(
-        self, text: str, now: datetime | None = None
-    ) -> entities.TimePreference | None:
-        now = now or datetime.now(self.timezone)
+    def time_preference(self, text: str, now: datetime) -> entities.TimePreference | None:
         return entities.parse_time_preference(text, now, self.timezone)
 
-    def date_of_birth(self, text: str, today: date | None = None) -> date | None:
-        return entities.parse_date_of_birth(text, today or datetime.now(self.timezone).date())
+    def date_of_birth(self, text: str, today: date) -> date | None:
+        return entities.parse_date_of_birth(text, today)
 
     def digits(self, text: str) -> str | None:
         return entities.parse_digits(text)

@@ -84,5 +84,5 @@ def _start_live_queue(app: FastAPI) -> asyncio.Task[None]:
     from voiceagent.web.live import LiveQueue
 
     web: WebState = app.state.web
-    web.live = LiveQueue(web.db, web.clinic, web.settings.live_queue_poll_seconds)
+    web.live = LiveQueue(web.db, web.clinic, web.now, web.settings.live_queue_poll_seconds)
     return asyncio.create_task(web.live.run(), name="live-queue")

@@ -40,7 +40,7 @@ def _session_principal(request: Request, web: WebState) -> Principal:
     if cached is not None:
         return cached
     secret = request.cookies.get(web.policy.cookie_name)
-    result = check_session(web.db, web.policy, secret)
+    result = check_session(web.db, web.policy, secret, now=web.now())
     if result.principal is None:
         raise LoginRequired(expired=result.expired)
     request.state.principal = result.principal
@@ -72,7 +72,7 @@ def api_client(
 ) -> Principal:
     """A bearer token, or else a staff session (the dashboard's own calls)."""
     if credentials is not None:
-        principal = check_token(web.db, credentials.credentials)
+        principal = check_token(web.db, credentials.credentials, now=web.now())
         if principal is None:
             raise LoginRequired()
         request.state.principal = principal

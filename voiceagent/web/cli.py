@@ -152,11 +152,11 @@ def create_token(
     ] = None,
 ) -> None:
     """Create an API token and print it (only the token; it is not shown again)."""
+    from voiceagent.clock import system_clock
     from voiceagent.store import Actor
-    from voiceagent.store.ids import utcnow
     from voiceagent.store.repos import staff as staff_repo
 
-    expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+    expires = system_clock() + timedelta(days=expires_days) if expires_days else None
     db = open_database()
     try:
         with operator_errors(), db.session() as session:
@@ -178,6 +178,7 @@ def revoke_token(
     ] = None,
 ) -> None:
     """Revoke a token by id, by its secret, or every token with a name."""
+    from voiceagent.clock import system_clock
     from voiceagent.store import Actor
     from voiceagent.store.models import ApiToken
     from voiceagent.store.repos import staff as staff_repo
@@ -193,7 +194,7 @@ def revoke_token(
             if token:
                 row = session.get(ApiToken, token)
                 if row is None and token.startswith(staff_repo.TOKEN_PREFIX):
-                    found = staff_repo.find_token(session, token)
+                    found = staff_repo.find_token(session, token, now=system_clock())
                     row = found
                 if row is None:
                     raise StoreError("no such token (or it is already revoked or expired)")
@@ -203,7 +204,7 @@ def revoke_token(
             if not ids:
                 raise StoreError(f"no token named {name!r}")
             for token_id in ids:
-                staff_repo.revoke_token(session, actor, token_id)
+                staff_repo.revoke_token(session, actor, token_id, now=system_clock())
     finally:
         db.dispose()
     typer.echo(f"revoked {len(ids)} token(s)")
@@ -212,10 +213,10 @@ def revoke_token(
 @token_app.command("list")
 def list_tokens() -> None:
     """Tokens (never their secrets): id, role, name, state."""
-    from voiceagent.store.ids import utcnow
+    from voiceagent.clock import system_clock
     from voiceagent.store.repos import staff as staff_repo
 
-    now = utcnow()
+    now = system_clock()
     db = open_database()
     try:
         with operator_errors(), db.session() as session:

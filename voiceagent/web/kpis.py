@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from voiceagent.callrecords import TEST_CALL_LINE
 from voiceagent.handoff.hours import ClinicHours
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import (
     Call,
     Callback,
@@ -59,9 +58,9 @@ class Kpis:
         return (self.calls - self.transferred) / self.calls if self.calls else None
 
 
-def day_bounds(zone: ZoneInfo, now: datetime | None = None) -> tuple[datetime, datetime]:
+def day_bounds(zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
     """The clinic's current calendar day as UTC instants [start, end)."""
-    local = (now or utcnow()).astimezone(zone)
+    local = now.astimezone(zone)
     start = datetime.combine(local.date(), time(0), tzinfo=zone)
     end = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
     return start, end
@@ -98,7 +97,7 @@ def activity_key(session: Session, start: datetime, end: datetime) -> tuple[obje
     return (*row, transfers)
 
 
-def kpis(session: Session, hours: ClinicHours, now: datetime | None = None) -> Kpis:
+def kpis(session: Session, hours: ClinicHours, now: datetime) -> Kpis:
     start, end = day_bounds(hours.tz, now)
     started = list(
         session.execute(

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from voiceagent.clock import Clock
 from voiceagent.logs import get_logger
 from voiceagent.store import Database
 from voiceagent.store.models import Transfer
@@ -35,10 +36,15 @@ def sse(event: str, data: Any) -> str:
 
 class LiveQueue:
     def __init__(
-        self, db: Database, clinic: Callable[[], ClinicView], interval: float = 0.3
+        self,
+        db: Database,
+        clinic: Callable[[], ClinicView],
+        clock: Clock,
+        interval: float = 0.3,
     ) -> None:
         self._db = db
         self._clinic = clinic
+        self._clock = clock
         self.interval = interval
         self.queue_version = 0
         self.stats_version = 0
@@ -119,7 +125,8 @@ class LiveQueue:
             ).all()
             queue_key = tuple(sorted((r.id, r.status, r.updated_at.isoformat()) for r in rows))
             counts = kpi.counts(session)
-            start, end = kpi.day_bounds(clinic.zone)
+            now = self._clock()
+            start, end = kpi.day_bounds(clinic.zone, now)
             stats_key = (counts, kpi.activity_key(session, start, end), start)
-            kpis = kpi.kpis(session, clinic.hours) if stats_key != previous else self.kpis
+            kpis = kpi.kpis(session, clinic.hours, now) if stats_key != previous else self.kpis
         return queue_key, stats_key, counts, kpis

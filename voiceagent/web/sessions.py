@@ -19,7 +19,6 @@ from typing import Literal
 
 from voiceagent.config import Settings
 from voiceagent.store import Actor, Database
-from voiceagent.store.ids import utcnow
 from voiceagent.store.repos import staff as staff_repo
 
 PLAIN_COOKIE = "va_session"
@@ -108,14 +107,13 @@ def check_session(
     policy: SessionPolicy,
     secret: str | None,
     *,
+    now: datetime,
     touch: bool = True,
-    now: datetime | None = None,
 ) -> SessionCheck:
     """The principal for a session cookie. ``touch`` counts this request as activity (page
     views and form posts do; the live queue's push stream does not)."""
     if not secret:
         return SessionCheck(None)
-    now = now or utcnow()
     with db.session() as session:
         found = staff_repo.load_session(session, secret)
         if found is None:
@@ -140,8 +138,7 @@ def check_session(
         return SessionCheck(principal, seconds_left=left)
 
 
-def check_token(db: Database, secret: str, *, now: datetime | None = None) -> Principal | None:
-    now = now or utcnow()
+def check_token(db: Database, secret: str, *, now: datetime) -> Principal | None:
     with db.session() as session:
         token = staff_repo.find_token(session, secret, now=now)
         if token is None:

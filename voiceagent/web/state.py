@@ -80,6 +80,10 @@ class WebState:
     def db(self) -> Database:
         return self.runtime.db
 
+    def now(self) -> datetime:
+        """The runtime's clock: sessions, sign-in windows and "today" follow it."""
+        return self.runtime.clock()
+
     def clinic(self) -> ClinicView:
         """The clinic's name, zone and hours (read once; they change only with a re-seed)."""
         if self._clinic is None:

@@ -81,6 +81,7 @@ def book_appointment(
             provider_id=slot["provider_id"],
             appointment_type_id=slot["appointment_type_id"],
             start_utc=slot["start_utc"],
+            now=ctx.now,
             call_id=_call_id(ctx),
             reason=reason,
             source="agent",
@@ -102,7 +103,7 @@ def upcoming_appointments(ctx: ActionContext) -> list[dict[str, Any]]:
 @action()
 def cancel_appointment(ctx: ActionContext, appointment: dict[str, Any]) -> dict[str, Any]:
     ctx.require_patient()
-    appointment_repo.cancel_appointment(ctx.session, ctx.actor, appointment["id"])
+    appointment_repo.cancel_appointment(ctx.session, ctx.actor, appointment["id"], now=ctx.now)
     return {"status": "cancelled"}
 
 
@@ -117,6 +118,7 @@ def reschedule_appointment(
             ctx.actor,
             appointment["id"],
             start_utc=slot["start_utc"],
+            now=ctx.now,
             provider_id=slot["provider_id"],
         )
     except SlotTaken:

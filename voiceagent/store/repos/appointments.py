@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from voiceagent.store import audit
 from voiceagent.store.actor import Actor
 from voiceagent.store.errors import InvalidTransition, SlotTaken, SlotUnavailable
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import (
     BLOCK_MINUTES,
     Appointment,
@@ -48,6 +47,7 @@ def _check_opening(
     provider_id: str,
     kind: AppointmentType,
     start_utc: datetime,
+    now: datetime,
     ignore_appointment_id: str | None = None,
 ) -> None:
     if not provider_offers(session, provider_id, kind.id):
@@ -60,6 +60,7 @@ def _check_opening(
         start=day,
         end=day,
         provider_id=provider_id,
+        now=now,
         ignore_appointment_id=ignore_appointment_id,
     )
     if any(s.start_utc == start_utc for s in slots):
@@ -106,6 +107,7 @@ def book_appointment(
     provider_id: str,
     appointment_type_id: str,
     start_utc: datetime,
+    now: datetime,
     call_id: str | None = None,
     reason: str | None = None,
     source: str | None = None,
@@ -115,14 +117,14 @@ def book_appointment(
     """Book one slot. Raises SlotTaken (someone holds it) or SlotUnavailable (no opening).
 
     ``check_schedule=False`` (seeding, staff overrides) skips the template check but never
-    the double-booking guarantee.
+    the double-booking guarantee. ``now`` (the runtime's clock) decides what is past.
     """
     start_utc = ensure_utc(start_utc)
     _check_grid(start_utc)
     get_or_404(session, Patient, patient_id, "patient")
     kind = get_or_404(session, AppointmentType, appointment_type_id, "appointment type")
     if check_schedule:
-        _check_opening(session, provider_id, kind, start_utc)
+        _check_opening(session, provider_id, kind, start_utc, now)
     appointment = Appointment(
         patient_id=patient_id,
         provider_id=provider_id,
@@ -155,6 +157,7 @@ def reschedule_appointment(
     appointment_id: str,
     *,
     start_utc: datetime,
+    now: datetime,
     provider_id: str | None = None,
     check_schedule: bool = True,
 ) -> Appointment:
@@ -167,7 +170,9 @@ def reschedule_appointment(
     provider_id = provider_id or appointment.provider_id
     kind = get_or_404(session, AppointmentType, appointment.appointment_type_id, "appointment type")
     if check_schedule:
-        _check_opening(session, provider_id, kind, start_utc, ignore_appointment_id=appointment.id)
+        _check_opening(
+            session, provider_id, kind, start_utc, now, ignore_appointment_id=appointment.id
+        )
     old_provider = appointment.provider_id
     try:
         with session.begin_nested():
@@ -201,13 +206,18 @@ def reschedule_appointment(
 
 
 def cancel_appointment(
-    session: Session, actor: Actor, appointment_id: str, *, reason_code: str | None = None
+    session: Session,
+    actor: Actor,
+    appointment_id: str,
+    *,
+    now: datetime,
+    reason_code: str | None = None,
 ) -> Appointment:
     appointment = get_or_404(session, Appointment, appointment_id, "appointment")
     if appointment.status != "booked":
         raise InvalidTransition(f"appointment {appointment_id} is {appointment.status}")
     appointment.status = "cancelled"
-    appointment.cancelled_at = utcnow()
+    appointment.cancelled_at = now
     session.execute(
         delete(AppointmentBlock).where(AppointmentBlock.appointment_id == appointment.id)
     )
@@ -238,14 +248,14 @@ def get_appointment(session: Session, actor: Actor, appointment_id: str) -> Appo
 
 
 def next_appointment(
-    session: Session, actor: Actor, patient_id: str, *, now: datetime | None = None
+    session: Session, actor: Actor, patient_id: str, *, now: datetime
 ) -> Appointment | None:
     stmt = (
         select(Appointment)
         .where(
             Appointment.patient_id == patient_id,
             Appointment.status == "booked",
-            Appointment.start_utc >= (now or utcnow()),
+            Appointment.start_utc >= now,
         )
         .order_by(Appointment.start_utc)
         .limit(1)

@@ -10,7 +10,6 @@ from voiceagent.store import audit
 from voiceagent.store.actor import Actor
 from voiceagent.store.blind import normalize_phone
 from voiceagent.store.errors import InvalidTransition
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import Callback
 from voiceagent.store.repos._common import audited_list, get_or_404
 
@@ -74,13 +73,13 @@ def list_callbacks(
 
 
 def complete_callback(
-    session: Session, actor: Actor, callback_id: str, *, note: str | None = None
+    session: Session, actor: Actor, callback_id: str, *, now: datetime, note: str | None = None
 ) -> Callback:
     callback = get_or_404(session, Callback, callback_id, "callback")
     if callback.status != "open":
         raise InvalidTransition(f"callback {callback_id} is already {callback.status}")
     callback.status = "done"
-    callback.done_at = utcnow()
+    callback.done_at = now
     callback.done_by = f"{actor.type}:{actor.id}"
     if note is not None:
         callback.note = note

@@ -12,7 +12,6 @@ from voiceagent.store import audit
 from voiceagent.store.actor import Actor
 from voiceagent.store.blind import normalize_phone
 from voiceagent.store.errors import NotFound
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import Call, CallTurn
 from voiceagent.store.repos._common import blind_index, ids_of, in_range
 
@@ -34,7 +33,7 @@ def open_call(
     call_sid: str,
     caller_number: str | None = None,
     called_number: str | None = None,
-    started_at: datetime | None = None,
+    started_at: datetime,
 ) -> Call:
     """Create the call record; a repeated webhook for the same CallSid returns it."""
     existing = session.scalars(select(Call).where(Call.call_sid == call_sid)).first()
@@ -44,7 +43,7 @@ def open_call(
         call_sid=call_sid,
         caller_number=(normalize_phone(caller_number) or caller_number) if caller_number else None,
         called_number=called_number,
-        started_at=started_at or utcnow(),
+        started_at=started_at,
         status="in_progress",
     )
     session.add(call)
@@ -96,7 +95,7 @@ def add_turn(
     asr_confidence: float | None = None,
     intent: str | None = None,
     response_gap_ms: int | None = None,
-    at: datetime | None = None,
+    at: datetime,
 ) -> CallTurn:
     call = _by_sid(session, call_sid)
     last = session.scalar(select(func.max(CallTurn.seq)).where(CallTurn.call_id == call.id))
@@ -108,7 +107,7 @@ def add_turn(
         asr_confidence=asr_confidence,
         intent=intent,
         response_gap_ms=response_gap_ms,
-        at=at or utcnow(),
+        at=at,
     )
     session.add(turn)
     call.turn_count = turn.seq
@@ -166,7 +165,7 @@ def close_call(
     intent: str | None = None,
     transferred: bool | None = None,
     transfer_reason: str | None = None,
-    ended_at: datetime | None = None,
+    ended_at: datetime,
     greeting_ms: int | None = None,
     keep_outcome: bool = False,
 ) -> Call:
@@ -179,7 +178,7 @@ def close_call(
     call.status = status
     if not (keep_outcome and call.outcome):
         call.outcome = outcome
-    call.ended_at = ended_at or utcnow()
+    call.ended_at = ended_at
     if intent is not None:
         call.intent = intent
     if transferred is not None:
@@ -215,6 +214,7 @@ def record_status(
     call_sid: str,
     *,
     status: str,
+    now: datetime,
     duration_s: int | None = None,
 ) -> Call | None:
     """The carrier's status callback (Twilio ``CallStatus``/``CallDuration``).
@@ -232,7 +232,7 @@ def record_status(
     call.status = status
     if call.ended_at is None:
         call.ended_at = (
-            call.started_at + timedelta(seconds=duration_s) if duration_s is not None else utcnow()
+            call.started_at + timedelta(seconds=duration_s) if duration_s is not None else now
         )
     session.flush()
     audit.record(

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from voiceagent.store import audit
 from voiceagent.store.actor import Actor
 from voiceagent.store.errors import InvalidTransition
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import InsuranceChangeRequest, InsurancePolicy, Patient
 from voiceagent.store.repos._common import audited_list, get_or_404, ids_of
 
@@ -97,6 +96,7 @@ def decide_insurance_change(
     change_id: str,
     *,
     status: str,
+    now: datetime,
     staff_note: str | None = None,
 ) -> InsuranceChangeRequest:
     """Staff verify (apply to the policy on file) or reject a pending change."""
@@ -105,7 +105,6 @@ def decide_insurance_change(
     change = get_or_404(session, InsuranceChangeRequest, change_id, "insurance change")
     if change.status != "pending":
         raise InvalidTransition(f"insurance change {change_id} is already {change.status}")
-    now = utcnow()
     change.status = status
     change.decided_by = f"{actor.type}:{actor.id}"
     change.decided_at = now

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from voiceagent.store import audit
 from voiceagent.store.actor import Actor
 from voiceagent.store.errors import InvalidTransition, NotFound
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import REFILL_STATUSES, Medication, Patient, RefillRequest
 from voiceagent.store.repos._common import audited_list, get_or_404, ids_of
 from voiceagent.store.repos.patients import preferred_pharmacy
@@ -104,6 +103,7 @@ def update_refill_request(
     actor: Actor,
     request_id: str,
     *,
+    now: datetime,
     status: str | None = None,
     staff_note: str | None = None,
 ) -> RefillRequest:
@@ -116,7 +116,7 @@ def update_refill_request(
         if status != request.status:
             request.status = status
             request.decided_by = f"{actor.type}:{actor.id}"
-            request.decided_at = utcnow()
+            request.decided_at = now
     if staff_note is not None:
         request.staff_note = staff_note
     session.flush()

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import (
     Appointment,
     AppointmentType,
@@ -51,13 +50,13 @@ def open_slots(
     start: date,
     end: date,
     provider_id: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
     limit: int | None = None,
     ignore_appointment_id: str | None = None,
 ) -> list[Slot]:
     """Open slots of a type from ``start`` to ``end`` (clinic-local dates, inclusive),
     for one provider or every provider offering the type, earliest first; past times are
-    skipped."""
+    skipped (before ``now``, from the runtime's clock)."""
     clinic = get_clinic(session)
     tz = ZoneInfo(clinic.timezone)
     kind = get_or_404(session, AppointmentType, appointment_type_id, "appointment type")
@@ -69,7 +68,6 @@ def open_slots(
     ]
     if not providers or end < start:
         return []
-    now = now or utcnow()
     range_start, _ = day_bounds_utc(start, tz)
     _, range_end = day_bounds_utc(end, tz)
     provider_ids = [p.id for p in providers]

@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 from voiceagent.store import audit
 from voiceagent.store.actor import Actor
 from voiceagent.store.errors import NotFound, StoreError
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import ROLES, ApiToken, AuditEntry, StaffSession, StaffUser
 
 TOKEN_PREFIX = "vat_"  # noqa: S105 - a marker, not a secret
@@ -223,12 +222,11 @@ def create_token(
     return token, secret
 
 
-def find_token(session: Session, secret: str, *, now: datetime | None = None) -> ApiToken | None:
+def find_token(session: Session, secret: str, *, now: datetime) -> ApiToken | None:
     """The live token for a presented secret (not revoked, not expired), or None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     token = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(secret))).first()
-    now = now or utcnow()
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
@@ -246,12 +244,12 @@ def list_tokens(session: Session) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())))
 
 
-def revoke_token(session: Session, actor: Actor, token_id: str) -> ApiToken:
+def revoke_token(session: Session, actor: Actor, token_id: str, *, now: datetime) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFound("API token", token_id)
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
+        token.revoked_at = now
         session.flush()
         audit.record(session, actor, "api_token.revoke", "api_token", token.id)
     return token
@@ -264,11 +262,8 @@ def find_tokens_by_label(session: Session, label: str) -> list[ApiToken]:
 # --- sessions ------------------------------------------------------------------------------
 
 
-def open_session(
-    session: Session, user: StaffUser, *, lifetime: timedelta, now: datetime | None = None
-) -> str:
+def open_session(session: Session, user: StaffUser, *, lifetime: timedelta, now: datetime) -> str:
     """Start a sign-in session; returns the cookie value (only its digest is stored)."""
-    now = now or utcnow()
     secret = secrets.token_urlsafe(32)
     session.add(
         StaffSession(
@@ -302,9 +297,8 @@ def end_user_sessions(session: Session, user_id: str) -> None:
     session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
 
 
-def purge_sessions(session: Session, *, idle: timedelta, now: datetime | None = None) -> int:
+def purge_sessions(session: Session, *, idle: timedelta, now: datetime) -> int:
     """Delete sessions past their absolute end or idle for longer than ``idle``."""
-    now = now or utcnow()
     result = session.execute(
         delete(StaffSession).where(
             (StaffSession.expires_at <= now) | (StaffSession.last_seen_at <= now - idle)

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import StreamToken
 
 _TOKENS = StreamToken.__table__
@@ -24,9 +23,8 @@ def _hash(token: str) -> str:
 
 
 def issue_stream_token(
-    session: Session, call_sid: str, *, ttl_seconds: int = 60, now: datetime | None = None
+    session: Session, call_sid: str, *, now: datetime, ttl_seconds: int = 60
 ) -> str:
-    now = now or utcnow()
     token = secrets.token_urlsafe(32)
     session.add(
         StreamToken(
@@ -40,11 +38,8 @@ def issue_stream_token(
     return token
 
 
-def consume_stream_token(
-    session: Session, token: str, call_sid: str, *, now: datetime | None = None
-) -> bool:
+def consume_stream_token(session: Session, token: str, call_sid: str, *, now: datetime) -> bool:
     """True exactly once for a valid, unexpired token issued for ``call_sid``."""
-    now = now or utcnow()
     result = session.execute(
         update(_TOKENS)
         .where(
@@ -58,7 +53,7 @@ def consume_stream_token(
     return result.rowcount == 1
 
 
-def purge_stream_tokens(session: Session, *, now: datetime | None = None) -> int:
+def purge_stream_tokens(session: Session, *, now: datetime) -> int:
     """Delete expired tokens; returns how many."""
-    result = session.execute(delete(_TOKENS).where(_TOKENS.c.expires_at <= (now or utcnow())))
+    result = session.execute(delete(_TOKENS).where(_TOKENS.c.expires_at <= now))
     return result.rowcount

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from voiceagent.store import audit
 from voiceagent.store.actor import Actor
 from voiceagent.store.errors import InvalidTransition
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import TRANSFER_URGENCIES, Call, Transfer
 from voiceagent.store.repos._common import audited_list, get_or_404
 
@@ -91,9 +90,8 @@ def list_transfers(
     )
 
 
-def claim_transfer(session: Session, actor: Actor, transfer_id: str) -> Transfer:
+def claim_transfer(session: Session, actor: Actor, transfer_id: str, *, now: datetime) -> Transfer:
     """Claim a new transfer for ``actor``; exactly one staff member can win it."""
-    now = utcnow()
     result = session.execute(
         update(_TRANSFERS)
         .where(_TRANSFERS.c.id == transfer_id, _TRANSFERS.c.status == "new")
@@ -110,7 +108,7 @@ def claim_transfer(session: Session, actor: Actor, transfer_id: str) -> Transfer
 
 
 def finish_transfer(
-    session: Session, actor: Actor, transfer_id: str, *, status: str = "done"
+    session: Session, actor: Actor, transfer_id: str, *, now: datetime, status: str = "done"
 ) -> Transfer:
     if status not in ("done", "failed"):
         raise ValueError("status must be 'done' or 'failed'")
@@ -118,7 +116,7 @@ def finish_transfer(
     if transfer.status in ("done", "failed"):
         raise InvalidTransition(f"transfer {transfer_id} is already {transfer.status}")
     transfer.status = status
-    transfer.completed_at = utcnow()
+    transfer.completed_at = now
     session.flush()
     audit.record(session, actor, "transfer.finish", "transfer", transfer.id, status=status)
     return transfer

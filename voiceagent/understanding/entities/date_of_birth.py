@@ -96,9 +96,9 @@ def _with_month_name(tokens: list[str], k: int, today: date) -> date | None:
     return _from_fields(str(month), day_text, "".join(year_parts), today)
 
 
-def parse_date_of_birth(text: str, today: date | None = None) -> date | None:
-    """The date of birth said or keyed in ``text``; None when absent or impossible."""
-    today = today or date.today()
+def parse_date_of_birth(text: str, today: date) -> date | None:
+    """The date of birth said or keyed in ``text``; None when absent or impossible (in the
+    future of ``today``, the clinic's date)."""
     tokens = normalize(text).split()
     for tok in tokens:
         m = _SLASHED.match(tok)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from voiceagent.store.errors import NotFound
-from voiceagent.store.ids import utcnow
 from voiceagent.store.models import ROLES
 from voiceagent.store.repos import staff as staff_repo
 from voiceagent.web.auth import AdminPost, AdminUser
@@ -42,7 +41,7 @@ def _page(
         roles=ROLES,
         new_secret=new_secret,
         error=error,
-        now=utcnow(),
+        now=web.now(),
     )
 
 
@@ -63,7 +62,7 @@ def create_token(
     expires_days: Annotated[str, Form(max_length=5, pattern=r"^\d{0,4}$")] = "",
 ) -> Response:
     days = int(expires_days) if expires_days else 0
-    expires = utcnow() + timedelta(days=days) if days else None
+    expires = web.now() + timedelta(days=days) if days else None
     try:
         with web.db.session() as session:
             _token, secret = staff_repo.create_token(
@@ -86,7 +85,7 @@ def revoke_token(
 ) -> Response:
     try:
         with web.db.session() as session:
-            staff_repo.revoke_token(session, principal.actor, token_id)
+            staff_repo.revoke_token(session, principal.actor, token_id, now=web.now())
     except NotFound:
         return back_to("/staff/admin/tokens", "not_found")
     return back_to("/staff/admin/tokens", "token_revoked")

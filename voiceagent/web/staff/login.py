@@ -19,7 +19,6 @@ from prometheus_client import Counter
 
 from voiceagent.logs import get_logger
 from voiceagent.store import audit
-from voiceagent.store.ids import utcnow
 from voiceagent.store.repos import staff as staff_repo
 from voiceagent.web.auth import StaffPost, StaffUser
 from voiceagent.web.pages import safe_next
@@ -86,7 +85,11 @@ def login_form(
     # Signed in already? The form still shows: on a shared front-desk PC the next person
     # signs in over the last one (whose session then ends).
     current = check_session(
-        web.db, web.policy, request.cookies.get(web.policy.cookie_name), touch=False
+        web.db,
+        web.policy,
+        request.cookies.get(web.policy.cookie_name),
+        now=web.now(),
+        touch=False,
     )
     signed_in_as = current.principal.username if current.principal else None
     return _login_page(request, web, next_path=safe_next(next), signed_in_as=signed_in_as)
@@ -94,7 +97,7 @@ def login_form(
 
 def _attempt(web: WebState, username: str, password: str, ip: str, old: str | None) -> Attempt:
     settings = web.settings
-    now = utcnow()
+    now = web.now()
     since = now - timedelta(seconds=settings.login_window_seconds)
     with web.db.session() as session:
         by_ip = staff_repo.recent_failures(session, staff_repo.LOGIN_BY_ADDRESS, ip[:64], since)

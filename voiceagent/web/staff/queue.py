@@ -49,7 +49,7 @@ def render_kpis(web: WebState, numbers: kpi.Kpis | None) -> str:
 
 def current_kpis(web: WebState) -> kpi.Kpis:
     with web.db.session() as session:
-        return kpi.kpis(session, web.clinic().hours)
+        return kpi.kpis(session, web.clinic().hours, web.now())
 
 
 @router.get("/")
@@ -93,7 +93,7 @@ async def events(request: Request, web: Annotated[WebState, Depends(web_state)])
             # another replica, or to this one once it is back).
             while time.monotonic() - started < STREAM_SECONDS and not web.runtime.draining:
                 check = await asyncio.to_thread(
-                    check_session, web.db, web.policy, secret, touch=False
+                    check_session, web.db, web.policy, secret, now=web.now(), touch=False
                 )
                 if check.principal is None:
                     yield sse("expired", {"login": "/staff/login?msg=expired"})
@@ -125,7 +125,7 @@ def claim(
 ) -> Response:
     try:
         with web.db.session() as session:
-            transfer_repo.claim_transfer(session, principal.actor, transfer_id)
+            transfer_repo.claim_transfer(session, principal.actor, transfer_id, now=web.now())
     except InvalidTransition:
         return back_to("/staff", "taken")
     except NotFound:
@@ -142,7 +142,9 @@ def finish(
 ) -> Response:
     try:
         with web.db.session() as session:
-            transfer_repo.finish_transfer(session, principal.actor, transfer_id, status=outcome)
+            transfer_repo.finish_transfer(
+                session, principal.actor, transfer_id, now=web.now(), status=outcome
+            )
     except InvalidTransition:
         return back_to("/staff", "already_done")
     except NotFound:

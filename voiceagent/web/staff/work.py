@@ -121,7 +121,7 @@ def callback_done(
 ) -> Response:
     def change(session: Session) -> object:
         return callback_repo.complete_callback(
-            session, principal.actor, callback_id, note=note.strip() or None
+            session, principal.actor, callback_id, now=web.now(), note=note.strip() or None
         )
 
     return _decide(web, "/staff/callbacks", "callback_done", back, change)
@@ -156,7 +156,12 @@ def refill_decide(
 ) -> Response:
     def change(session: Session) -> object:
         return refill_repo.update_refill_request(
-            session, principal.actor, request_id, status=decision, staff_note=note.strip() or None
+            session,
+            principal.actor,
+            request_id,
+            now=web.now(),
+            status=decision,
+            staff_note=note.strip() or None,
         )
 
     return _decide(web, "/staff/refills", "refill_saved", back, change)
@@ -191,7 +196,12 @@ def insurance_decide(
 ) -> Response:
     def change(session: Session) -> object:
         return insurance_repo.decide_insurance_change(
-            session, principal.actor, change_id, status=decision, staff_note=note.strip() or None
+            session,
+            principal.actor,
+            change_id,
+            now=web.now(),
+            status=decision,
+            staff_note=note.strip() or None,
         )
 
     return _decide(web, "/staff/insurance", "insurance_saved", back, change)
