@@ -71,7 +71,9 @@ def extract(request: SlotRequest, text: str, nlu: Understanding, now: datetime) 
         answer = nlu.yes_no(text)
         value = None if answer is None else answer.answer
     elif kind == "person_name":
-        value = nlu.person_name(text)
+        name = nlu.person_name(text)
+        # A first or last name alone is not an answer: both are needed to verify anyone.
+        value = name if name is not None and name.first and name.last else None
     elif kind == "date_of_birth":
         value = nlu.date_of_birth(text, today=now.date())
     elif kind == "phone":

@@ -50,6 +50,9 @@ class DialogState:
     menu_misses: int = 0
     silences: int = 0
     handed_off: bool = False
+    # Failed identity checks on this call: engine state, not a flow value, so neither
+    # "start over", "go back", a correction nor a flow edit can reset it.
+    identity_failures: int = 0
 
     def remember(self, speaker: str, text: str) -> None:
         self.transcript.append((speaker, text))

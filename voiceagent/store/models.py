@@ -473,6 +473,22 @@ class CallTurn(HasId, Base):
     call: Mapped[Call] = relationship(back_populates="turns")
 
 
+class IdentityFailure(HasId, Base):
+    """One failed identity check on a call: by calling number and by the records it came
+    close to, so the guessing limit holds across calls and replicas. No PHI: the number is
+    a blind index, the records are ids."""
+
+    __tablename__ = "identity_failures"
+
+    check_id: Mapped[str] = mapped_column(ID, index=True)  # one check near two records: 2 rows
+    at: Mapped[datetime] = mapped_column(index=True)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    caller_bidx: Mapped[str | None] = mapped_column(BIDX, index=True)
+    patient_id: Mapped[str | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+
+
 class StreamToken(Base):
     """A single-use token for one call's media websocket; only its SHA-256 is stored."""
 

@@ -19,6 +19,7 @@ from voiceagent.store.repos._common import blind_index, get_or_404, ids_of
 
 DEFAULT_MIN_SCORE = 80.0
 PHONETIC_FLOOR = 90.0  # a name that sounds the same scores at least this
+PART_MIN_SCORE = 80.0  # each of first and last name, on its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,8 @@ def find_patients(
 
     - last name + date of birth: exact (normalised) last name and date of birth; when
       that finds nobody, everyone born that day, so a misheard last name still yields
-      candidates for :func:`match_patient_name`;
+      candidates for :func:`match_patient_name` (which then needs both name parts to
+      match, each on its own);
     - date of birth alone: everyone born that day;
     - with a phone number as well: the same, those on that number first;
     - phone number alone: everyone on that number (caller ID is a hint, not proof);
@@ -96,18 +98,33 @@ def _part_score(said: str, actual: str) -> float:
 
 
 def name_score(first: str | None, last: str | None, patient: Patient) -> float:
-    """How well a spoken name matches ``patient`` (0-100): spelling and sound."""
+    """How well a spoken name matches ``patient`` (0-100): spelling and sound.
+
+    Both parts must be given, and each must match its own part on file by itself: a right
+    last name cannot carry a wrong or missing first name (one part alone never verifies).
+    """
+    if not (first and last):
+        return 0.0
     p_first, p_last = patient.first_name or "", patient.last_name or ""
 
-    def score(f: str | None, la: str | None) -> float:
-        if f and la:
-            return 0.4 * _part_score(f, p_first) + 0.6 * _part_score(la, p_last)
-        if la:
-            return _part_score(la, p_last)
-        return _part_score(f, p_first) if f else 0.0
+    def score(f: str, la: str) -> float:
+        first_score, last_score = _part_score(f, p_first), _part_score(la, p_last)
+        if min(first_score, last_score) < PART_MIN_SCORE:
+            return 0.0
+        return 0.4 * first_score + 0.6 * last_score
 
     # Callers sometimes give the family name first.
-    return max(score(first, last), score(last, first) - 5.0 if first and last else 0.0)
+    return max(score(first, last), score(last, first) - 5.0, 0.0)
+
+
+def any_part_matches(
+    first: str | None, last: str | None, patient: Patient, min_score: float
+) -> bool:
+    """Whether one spoken part matches its part on file: a near miss at that record."""
+    p_first, p_last = patient.first_name or "", patient.last_name or ""
+    return bool(first and _part_score(first, p_first) >= min_score) or bool(
+        last and _part_score(last, p_last) >= min_score
+    )
 
 
 def match_patient_name(
