@@ -44,12 +44,13 @@ class CallRecords:
         self._clock = clock
         self._ttl = token_ttl_seconds
 
-    async def open_call(self, *, call_sid: str, caller: str, called: str) -> str:
-        """Record the incoming call and issue its single-use media stream token."""
+    async def open_call(self, *, call_sid: str, caller: str, called: str) -> str | None:
+        """Record the incoming call and issue its single-use media stream token; None for
+        a call that has already ended (a replayed webhook gets no new stream)."""
 
-        def work(session: Session) -> str:
+        def work(session: Session) -> str | None:
             now = self._clock()
-            call_repo.open_call(
+            call = call_repo.open_call(
                 session,
                 WEBHOOK,
                 call_sid=call_sid,
@@ -57,6 +58,8 @@ class CallRecords:
                 called_number=called or None,
                 started_at=now,
             )
+            if call.ended_at is not None or call.status in call_repo.CARRIER_FINAL_STATUSES:
+                return None
             return stream_tokens.issue_stream_token(
                 session, call_sid, now=now, ttl_seconds=self._ttl
             )

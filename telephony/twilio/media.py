@@ -92,12 +92,13 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
     checker = SignatureChecker(
         runtime.settings.twilio_auth_token_value, runtime.settings.public_base_url
     )
+    # Twilio signs the upgrade; an unsigned one is refused like a badly signed one, before
+    # any message is read (the browser softphone has its own, session-checked path).
     signature = websocket.headers.get(SIGNATURE_HEADER)
-    if signature is not None and not checker.valid(
-        checker.ws_url(websocket.url.path, websocket.url.query), {}, signature
-    ):
-        STREAMS_REJECTED.labels(reason="bad_signature").inc()
-        log.warning("stream_rejected", reason="bad_signature")
+    if not checker.valid(checker.ws_url(websocket.url.path, websocket.url.query), {}, signature):
+        reason = "no_signature" if signature is None else "bad_signature"
+        STREAMS_REJECTED.labels(reason=reason).inc()
+        log.warning("stream_rejected", reason=reason)
         await websocket.close(code=POLICY_VIOLATION)
         return
     await websocket.accept()

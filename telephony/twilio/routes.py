@@ -129,6 +129,8 @@ async def incoming_call(form: SignedForm, runtime: RuntimeDep) -> Response:
     token = await runtime.calls.open_call(
         call_sid=call_sid, caller=form.get("From", ""), called=form.get("To", "")
     )
+    if token is None:  # a replayed webhook of a call that has ended: no new stream
+        return Response(twiml.hang_up(), media_type="application/xml")
     checker = SignatureChecker(
         runtime.settings.twilio_auth_token_value, runtime.settings.public_base_url
     )

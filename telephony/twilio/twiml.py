@@ -24,6 +24,13 @@ def connect_stream(stream_url: str, token: str, disclosure: str | None) -> str:
     return str(response)
 
 
+def hang_up() -> str:
+    """The answer to a webhook for a call that has already ended (a replay)."""
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
+
+
 def straight_to_front_desk(message: str, front_desk: str) -> str:
     """While the agent is restarting, a new call rings the front desk directly."""
     response = VoiceResponse()

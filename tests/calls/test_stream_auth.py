@@ -83,7 +83,8 @@ async def open_stream(
     """Send start (+ some audio) and collect what the server sends until it closes."""
     received: list[dict[str, object]] = []
     speechlike = ulaw_encode((np.sin(np.arange(160) * 0.2) * 8000).astype(np.int16))
-    async with connect(stream_url) as ws:
+    headers = {SIGNATURE_HEADER: signer(sandbox).sign(stream_url, {})}  # as Twilio signs it
+    async with connect(stream_url, additional_headers=headers) as ws:
         await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         await ws.send(start_message(sandbox, call_sid, token))
         try:
@@ -195,6 +196,36 @@ async def test_bad_upgrade_signature_is_refused_before_accepting(sandbox: Sandbo
     # The token was not spent by the refused attempt.
     _code, received = await open_stream(sandbox, stream_url, call_sid, token)
     assert received
+
+
+async def test_unsigned_upgrade_is_refused_before_accepting(sandbox: Sandbox) -> None:
+    call_sid, stream_url, token = await answered_call(sandbox)
+    with pytest.raises(Exception) as refused:  # the handshake itself fails (HTTP 403)
+        async with connect(stream_url) as ws:
+            await ws.send(start_message(sandbox, call_sid, token))
+            await ws.recv()
+    assert "403" in str(refused.value)
+    _code, received = await open_stream(sandbox, stream_url, call_sid, token)
+    assert received  # the token was not spent by the refused attempt
+
+
+async def test_a_replayed_webhook_of_an_ended_call_gets_no_stream(sandbox: Sandbox) -> None:
+    call_sid, _stream_url, _token = await answered_call(sandbox)
+    status = {**voice_form(sandbox, call_sid), "CallStatus": "completed", "CallDuration": "30"}
+    status_url = f"{sandbox.url}/twilio/status"
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            status_url,
+            data=status,
+            headers={SIGNATURE_HEADER: signer(sandbox).sign(status_url, status)},
+        )
+    assert response.status_code < 300
+    form = voice_form(sandbox, call_sid)
+    replay = await post_voice(
+        sandbox, form, signer(sandbox).sign(f"{sandbox.url}/twilio/voice", form)
+    )
+    assert replay.status_code == 200
+    assert "<Hangup" in replay.text and "<Stream" not in replay.text
 
 
 async def test_good_upgrade_signature_is_accepted(sandbox: Sandbox) -> None:

@@ -39,14 +39,16 @@ def open_call(sandbox: Sandbox) -> tuple[str, str, str]:
         "From": "+15550001234",
     }
     url = f"{sandbox.url}/twilio/voice"
-    signature = SignatureChecker(sandbox.settings.twilio_auth_token_value, sandbox.url).sign(
-        url, form
-    )
+    signature = signer(sandbox).sign(url, form)
     response = httpx.post(url, data=form, headers={SIGNATURE_HEADER: signature}, timeout=30)
     assert response.status_code == 200
     token = response.text.split('name="token" value="', 1)[1].split('"', 1)[0]
     stream = response.text.split('<Stream url="', 1)[1].split('"', 1)[0]
     return call_sid, stream, token
+
+
+def signer(sandbox: Sandbox) -> SignatureChecker:
+    return SignatureChecker(sandbox.settings.twilio_auth_token_value, sandbox.url)
 
 
 def start(sandbox: Sandbox, call_sid: str, token: str) -> str:
@@ -171,8 +173,11 @@ def test_fuzzed_streams_never_hurt_the_server(  # type: ignore[no-untyped-def]
     if with_start:
         sequence.append(start(sandbox, call_sid, token))
     sequence += flatten(after)
+    signed = {SIGNATURE_HEADER: signer(sandbox).sign(stream, {})}  # as Twilio signs the upgrade
     try:
-        with connect(stream, max_size=2**21, open_timeout=5, close_timeout=2) as ws:
+        with connect(
+            stream, additional_headers=signed, max_size=2**21, open_timeout=5, close_timeout=2
+        ) as ws:
             for raw in sequence:
                 ws.send(raw)
             ws.send(json.dumps({"event": "stop"}))
