@@ -34,7 +34,7 @@ def medications(ctx: ActionContext) -> list[dict[str, Any]]:
 @action()
 def pharmacy_on_file(ctx: ActionContext) -> dict[str, Any] | None:
     patient_id = ctx.require_patient()
-    pharmacy = patient_repo.preferred_pharmacy(ctx.session, patient_id)
+    pharmacy = patient_repo.preferred_pharmacy(ctx.session, ctx.actor, patient_id)
     return {"id": pharmacy.id, "name": pharmacy.name} if pharmacy else None
 
 

@@ -189,7 +189,22 @@ def update_patient(session: Session, actor: Actor, patient_id: str, **fields: ob
     return patient
 
 
-def preferred_pharmacy(session: Session, patient_id: str) -> Pharmacy | None:
+def preferred_pharmacy(session: Session, actor: Actor, patient_id: str) -> Pharmacy | None:
+    """The patient's pharmacy on file (where refills go): a read of their record."""
+    pharmacy = pharmacy_on_file(session, patient_id)
+    audit.record(
+        session,
+        actor,
+        "patient.pharmacy.read",
+        "patient",
+        patient_id,
+        pharmacy_id=pharmacy.id if pharmacy else None,
+    )
+    return pharmacy
+
+
+def pharmacy_on_file(session: Session, patient_id: str) -> Pharmacy | None:
+    """For writes that already audit the record they change (a refill request)."""
     stmt = (
         select(Pharmacy)
         .join(PatientPharmacy, PatientPharmacy.pharmacy_id == Pharmacy.id)

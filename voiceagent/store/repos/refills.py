@@ -12,7 +12,7 @@ from voiceagent.store.actor import Actor
 from voiceagent.store.errors import InvalidTransition, NotFound
 from voiceagent.store.models import REFILL_STATUSES, Medication, Patient, RefillRequest
 from voiceagent.store.repos._common import audited_list, get_or_404, ids_of
-from voiceagent.store.repos.patients import preferred_pharmacy
+from voiceagent.store.repos.patients import pharmacy_on_file
 
 
 def list_medications(
@@ -49,7 +49,7 @@ def create_refill_request(
         medication = session.get(Medication, medication_id)
         if medication is None or medication.patient_id != patient_id:
             raise NotFound("medication", medication_id)
-    if pharmacy_id is None and (pharmacy := preferred_pharmacy(session, patient_id)):
+    if pharmacy_id is None and (pharmacy := pharmacy_on_file(session, patient_id)):
         pharmacy_id = pharmacy.id
     request = RefillRequest(
         patient_id=patient_id,
