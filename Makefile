@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Every package a clean clone installs, pinned with its hashes: generated from pyproject.toml
+# (core and dev) by `make lock`, with pip-tools run from a virtual environment of its own.
+LOCK := requirements.lock
+LOCKTOOL := build/locktool
+PIP_TOOLS := pip-tools==7.7.0
 CLINIC ?= dialogs/demo-clinic.yaml
 SCENARIO ?= dialogs/scenarios/book-appointment.yaml
 # Two test processes: most of the suite's time is real calls at real-time pace, which leave
@@ -15,15 +20,32 @@ TEST_WORKERS ?= 2
 DEV_ENV := var/dev.env
 WITH_DEV_ENV := set -a && . ./$(DEV_ENV) && set +a
 
-.PHONY: install run test lint simulate clean
+.PHONY: install lock run test lint simulate clean
 
-$(STAMP): pyproject.toml
+# The lock decides every version (pip refuses any file whose hash it does not list); the
+# project itself goes in after it, without dependencies, so it cannot pull in anything else.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Regenerate $(LOCK) after changing a dependency in pyproject.toml. Pins the lock already has
+# are kept while pyproject.toml allows them; `make lock LOCK_ARGS=--upgrade` (or
+# `LOCK_ARGS="--upgrade-package NAME"`) moves them on. It resolves against the public index
+# alone, with this machine's pip configuration switched off, so that every hash in the lock
+# is one that a fresh machine can download.
+lock:
+	$(PYTHON) -m venv $(LOCKTOOL)
+	$(LOCKTOOL)/bin/python -m pip install --quiet '$(PIP_TOOLS)'
+	env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_CONSTRAINT \
+	  PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_COMMAND="make lock" \
+	  $(LOCKTOOL)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --extra dev \
+	  --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
+	  --output-file $(LOCK) pyproject.toml
 
 $(DEV_ENV):
 	mkdir -p var
@@ -52,4 +74,4 @@ lint: install
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOCKTOOL) var .pytest_cache .ruff_cache
