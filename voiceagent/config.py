@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,19 +91,31 @@ class Settings(BaseSettings):
     session_absolute_timeout_seconds: int = Field(
         43200, gt=0, description="A staff session ends this long after sign-in, busy or not."
     )
-    login_max_failures: int = Field(
-        5,
-        gt=0,
-        description="Failed sign-ins for one username within the window before it is "
-        "locked for the rest of the window (any replica counts: kept in the database).",
+    login_free_failures: int = Field(
+        3,
+        ge=1,
+        description="Failed sign-ins for one username from one client address before each "
+        "further try from there waits 1, 2, 4 ... seconds after the last failure. Other "
+        "addresses are unaffected, so nobody can lock a user out (counted in the database).",
+    )
+    login_max_delay_seconds: int = Field(
+        60, gt=0, description="The longest wait between two sign-in tries of one pair."
     )
     login_max_failures_per_ip: int = Field(
-        20,
+        50,
         gt=0,
-        description="Failed sign-ins from one address within the window before it is "
-        "locked for the rest of the window.",
+        description="Failed sign-ins from one client address, whatever the usernames, within "
+        "the window before that address waits until the oldest leave it (password spraying).",
     )
-    login_window_seconds: int = Field(900, gt=0, description="Window for the two limits above.")
+    login_window_seconds: int = Field(
+        900, gt=0, description="Failed sign-ins older than this are forgotten by both limits."
+    )
+    # NoDecode: a comma-separated list in the environment, not JSON.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For "
+        "names the client; from any other peer the header is ignored.",
+    )
     staff_password_min_length: int = Field(12, ge=8)
     live_queue_poll_seconds: float = Field(
         0.3,
@@ -110,6 +123,35 @@ class Settings(BaseSettings):
         description="How often each replica checks the database for queue changes "
         "it pushes to open dashboards.",
     )
+    api_token_default_days: int = Field(
+        90,
+        gt=0,
+        description="Days until a new API token expires when its creator names no expiry "
+        "(the admin page and `staff token create` without --expires-days).",
+    )
+    # NoDecode: a comma-separated list in the environment, not JSON.
+    metrics_allow: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) besides loopback whose direct, unproxied "
+        "requests may read /metrics without a token, e.g. a Prometheus on the LAN.",
+    )
+    openapi: bool = Field(
+        False, description="Development only: serve the API's OpenAPI document at /openapi.json."
+    )
+
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("public_base_url")
     @classmethod

@@ -37,7 +37,14 @@ GREETING_LATENCY = Histogram(
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0),
 )
 BARGE_INS = Counter("voiceagent_barge_ins_total", "Times a caller talked over the agent")
-TRANSFERS = Counter("voiceagent_transfers_total", "Warm transfers requested", ["reason", "urgency"])
+# By urgency only, never the reason code: a series that moves only for self-harm (or for
+# billing, results...) would date every crisis call to the scrape interval. "emergency"
+# mixes crises with chest pain and strokes. All series exist from start-up, so the first
+# emergency is not announced by a new series appearing either.
+TRANSFER_URGENCIES = ("routine", "urgent", "emergency")
+TRANSFERS = Counter("voiceagent_transfers_total", "Warm transfers requested", ["urgency"])
+for _urgency in TRANSFER_URGENCIES:
+    TRANSFERS.labels(urgency=_urgency)
 # Where a response gap goes, stage by stage (the benchmark's breakdown, in production).
 ASR_QUEUE_TIME = Histogram(
     "voiceagent_asr_queue_seconds", "A turn's wait for a free speech worker", buckets=_STAGE_BUCKETS

@@ -79,6 +79,17 @@ def new_token(clinic: Sandbox, role: str, *, revoked: bool = False, expired: boo
     return secret
 
 
+def lapsed_token(clinic: Sandbox, username: str) -> str:
+    """An admin token made in the dashboard by an admin who was then disabled."""
+    user_id = add_user(clinic.runtime.db, username, "admin")
+    with clinic.runtime.db.session() as session:
+        _token, secret = staff_repo.create_token(
+            session, TESTS, role="admin", label="security lapsed", created_by=user_id
+        )
+        staff_repo.set_user_active(session, TESTS, user_id, False)
+    return secret
+
+
 def disabled_session(clinic: Sandbox, username: str) -> Credentials:
     """An admin's live session whose account is then disabled (by another admin)."""
     user_id = add_user(clinic.runtime.db, username, "admin")
@@ -102,6 +113,7 @@ def make_callers(clinic: Sandbox) -> dict[str, Credentials]:
         "a-tok": Credentials(bearer=new_token(clinic, "admin")),
         "revoked": Credentials(bearer=new_token(clinic, "admin", revoked=True)),
         "expired": Credentials(bearer=new_token(clinic, "admin", expired=True)),
+        "lapsed": Credentials(bearer=lapsed_token(clinic, "matrix-left")),
         "disabled": disabled_session(clinic, "matrix-gone"),
         "twilio": Credentials(signature="good", stream_token=True),
     }

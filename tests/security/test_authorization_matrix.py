@@ -12,7 +12,7 @@ How to read an answer:
   sign-out's own redirect);
 - websockets: ``open`` when the server starts talking (the greeting's audio, the try-call's
   ``ready``), ``1008`` when it closes the socket for policy, ``403`` when it refuses the
-  handshake itself (a bad X-Twilio-Signature on the upgrade);
+  handshake itself (a missing or bad X-Twilio-Signature on the upgrade);
 - the dashboard's event stream always answers 200 (browsers' EventSource cannot read a
   status): ``open`` when it streams the queue, ``ended`` when its only event says the
   session is gone.
@@ -20,16 +20,19 @@ How to read an answer:
 Callers (columns): ``anon`` nothing; ``forged`` a made-up session cookie, CSRF token,
 bearer token and X-Twilio-Signature all at once; ``staff``/``admin`` signed-in sessions
 (with their CSRF token on every POST); ``s-tok``/``a-tok`` API tokens of those roles;
-``revoked`` and ``expired`` admin API tokens; ``disabled`` the live session of an admin
-whose account was then disabled; ``twilio`` requests signed with the account's auth token
-(and, on the media stream, the token our TwiML handed out).
+``revoked`` and ``expired`` admin API tokens; ``lapsed`` an admin token made in the
+dashboard by an admin whose account was then disabled; ``disabled`` the live session of an
+admin whose account was then disabled; ``twilio`` requests signed with the account's auth
+token (and, on the media stream, the token our TwiML handed out).
 
 What anonymous callers may see, by decision: the sign-in page, the static files (no patient
-data, no secrets), ``/healthz`` (status and the names of its checks: a load balancer needs
-it) and ``/metrics`` (Prometheus scrapes without credentials; its labels are fixed
-vocabularies, checked below for patient data after real calls), and ``/openapi.json`` (the
-API's shape, no data; the interactive docs are off). Keep the server's port off the public
-internet for all of these but the Twilio routes (see docs/deploy.md).
+data, no secrets) and ``/healthz`` (status and the names of its checks: a load balancer needs
+it). ``/metrics`` needs a live API token, or a direct connection from loopback or a listed
+network: the matrix asks it as a request from the internet through the reverse proxy does
+(with ``X-Forwarded-For``), so only tokens pass; the loopback and address rules are in
+``tests/web/test_metrics_access.py``. ``/openapi.json`` is not served in production (there
+is no row: the route does not exist) and there are no interactive docs. Keep the server's
+port off the public internet for all of these but the Twilio routes (see docs/deploy.md).
 
 CSRF on every state-changing route is checked route by route in ``test_session_security``.
 """
@@ -57,62 +60,61 @@ from voiceagent.web.app import create_app
 
 # fmt: off
 MATRIX = """
-route                                            anon   forged staff  admin  s-tok  a-tok  revoked expired disabled twilio
-GET  /                                           303    303    303    303    303    303    303    303    303    303
-GET  /openapi.json                               200    200    200    200    200    200    200    200    200    200
-GET  /healthz                                    200    200    200    200    200    200    200    200    200    200
-GET  /metrics                                    200    200    200    200    200    200    200    200    200    200
-GET  /staff/static/{path}                        200    200    200    200    200    200    200    200    200    200
-POST /twilio/voice                               403    403    403    403    403    403    403    403    403    200
-POST /twilio/status                              403    403    403    403    403    403    403    403    403    204
-POST /twilio/transfer/whisper                    403    403    403    403    403    403    403    403    403    200
-POST /twilio/transfer/result                     403    403    403    403    403    403    403    403    403    200
-WS   /twilio/media                               1008   403    1008   1008   1008   1008   1008   1008   1008   open
-GET  /staff/login                                200    200    200    200    200    200    200    200    200    200
-POST /staff/login                                400    400    400    400    400    400    400    400    400    400
-POST /staff/logout                               login  login  303    303    login  login  login  login  login  login
-GET  /staff/session/ping                         login  login  204    204    login  login  login  login  login  login
-GET  /staff                                      login  login  200    200    login  login  login  login  login  login
-GET  /staff/events                               ended  ended  open   open   ended  ended  ended  ended  ended  ended
-POST /staff/transfers/{transfer_id}/claim        login  login  303    303    login  login  login  login  login  login
-POST /staff/transfers/{transfer_id}/done         login  login  303    303    login  login  login  login  login  login
-GET  /staff/callbacks                            login  login  200    200    login  login  login  login  login  login
-POST /staff/callbacks/{callback_id}/done         login  login  303    303    login  login  login  login  login  login
-GET  /staff/refills                              login  login  200    200    login  login  login  login  login  login
-POST /staff/refills/{request_id}                 login  login  303    303    login  login  login  login  login  login
-GET  /staff/insurance                            login  login  200    200    login  login  login  login  login  login
-POST /staff/insurance/{change_id}                login  login  303    303    login  login  login  login  login  login
-GET  /staff/calls                                login  login  200    200    login  login  login  login  login  login
-GET  /staff/calls/{call_sid}                     login  login  200    200    login  login  login  login  login  login
-GET  /staff/admin/flows                          login  login  403    200    login  login  login  login  login  login
-POST /staff/admin/flows/validate                 login  login  403    200    login  login  login  login  login  login
-GET  /staff/admin/policy                         login  login  403    200    login  login  login  login  login  login
-GET  /staff/admin/flow                           login  login  403    200    login  login  login  login  login  login
-POST /staff/admin/flow/validate                  login  login  403    200    login  login  login  login  login  login
-POST /staff/admin/flow/save                      login  login  403    422    login  login  login  login  login  login
-GET  /staff/admin/flow/history                   login  login  403    200    login  login  login  login  login  login
-POST /staff/admin/flow/rollback                  login  login  403    422    login  login  login  login  login  login
-GET  /staff/admin/users                          login  login  403    200    login  login  login  login  login  login
-POST /staff/admin/users                          login  login  403    422    login  login  login  login  login  login
-POST /staff/admin/users/{user_id}/role           login  login  403    303    login  login  login  login  login  login
-POST /staff/admin/users/{user_id}/active         login  login  403    303    login  login  login  login  login  login
-POST /staff/admin/users/{user_id}/password       login  login  403    303    login  login  login  login  login  login
-GET  /staff/admin/tokens                         login  login  403    200    login  login  login  login  login  login
-POST /staff/admin/tokens                         login  login  403    422    login  login  login  login  login  login
-POST /staff/admin/tokens/{token_id}/revoke       login  login  403    303    login  login  login  login  login  login
-GET  /staff/admin/try-call                       login  login  403    200    login  login  login  login  login  login
-WS   /staff/admin/try-call/ws                    1008   1008   1008   open   1008   1008   1008   1008   1008   1008
-GET  /api/me                                     401    401    200    200    200    200    401    401    401    401
-GET  /api/calls                                  401    401    200    200    200    200    401    401    401    401
-GET  /api/calls/{call_sid}                       401    401    200    200    200    200    401    401    401    401
-GET  /api/appointments                           401    401    200    200    200    200    401    401    401    401
-GET  /api/refill-requests                        401    401    200    200    200    200    401    401    401    401
-GET  /api/insurance-changes                      401    401    200    200    200    200    401    401    401    401
-GET  /api/transfers                              401    401    200    200    200    200    401    401    401    401
-GET  /api/callbacks                              401    401    200    200    200    200    401    401    401    401
-GET  /api/admin/staff-users                      401    401    403    200    403    200    401    401    401    401
-GET  /api/admin/tokens                           401    401    403    200    403    200    401    401    401    401
-GET  /api/admin/flows                            401    401    403    200    403    200    401    401    401    401
+route                                            anon   forged staff  admin  s-tok  a-tok  revoked expired lapsed disabled twilio
+GET  /                                           303    303    303    303    303    303    303     303     303    303      303
+GET  /healthz                                    200    200    200    200    200    200    200     200     200    200      200
+GET  /metrics                                    401    401    401    401    200    200    401     401     401    401      401
+GET  /staff/static/{path}                        200    200    200    200    200    200    200     200     200    200      200
+POST /twilio/voice                               403    403    403    403    403    403    403     403     403    403      200
+POST /twilio/status                              403    403    403    403    403    403    403     403     403    403      204
+POST /twilio/transfer/whisper                    403    403    403    403    403    403    403     403     403    403      200
+POST /twilio/transfer/result                     403    403    403    403    403    403    403     403     403    403      200
+WS   /twilio/media                               403    403    403    403    403    403    403     403     403    403      open
+GET  /staff/login                                200    200    200    200    200    200    200     200     200    200      200
+POST /staff/login                                400    400    400    400    400    400    400     400     400    400      400
+POST /staff/logout                               login  login  303    303    login  login  login   login   login  login    login
+GET  /staff/session/ping                         login  login  204    204    login  login  login   login   login  login    login
+GET  /staff                                      login  login  200    200    login  login  login   login   login  login    login
+GET  /staff/events                               ended  ended  open   open   ended  ended  ended   ended   ended  ended    ended
+POST /staff/transfers/{transfer_id}/claim        login  login  303    303    login  login  login   login   login  login    login
+POST /staff/transfers/{transfer_id}/done         login  login  303    303    login  login  login   login   login  login    login
+GET  /staff/callbacks                            login  login  200    200    login  login  login   login   login  login    login
+POST /staff/callbacks/{callback_id}/done         login  login  303    303    login  login  login   login   login  login    login
+GET  /staff/refills                              login  login  200    200    login  login  login   login   login  login    login
+POST /staff/refills/{request_id}                 login  login  303    303    login  login  login   login   login  login    login
+GET  /staff/insurance                            login  login  200    200    login  login  login   login   login  login    login
+POST /staff/insurance/{change_id}                login  login  303    303    login  login  login   login   login  login    login
+GET  /staff/calls                                login  login  200    200    login  login  login   login   login  login    login
+GET  /staff/calls/{call_sid}                     login  login  200    200    login  login  login   login   login  login    login
+GET  /staff/admin/flows                          login  login  403    200    login  login  login   login   login  login    login
+POST /staff/admin/flows/validate                 login  login  403    200    login  login  login   login   login  login    login
+GET  /staff/admin/policy                         login  login  403    200    login  login  login   login   login  login    login
+GET  /staff/admin/flow                           login  login  403    200    login  login  login   login   login  login    login
+POST /staff/admin/flow/validate                  login  login  403    200    login  login  login   login   login  login    login
+POST /staff/admin/flow/save                      login  login  403    422    login  login  login   login   login  login    login
+GET  /staff/admin/flow/history                   login  login  403    200    login  login  login   login   login  login    login
+POST /staff/admin/flow/rollback                  login  login  403    422    login  login  login   login   login  login    login
+GET  /staff/admin/users                          login  login  403    200    login  login  login   login   login  login    login
+POST /staff/admin/users                          login  login  403    422    login  login  login   login   login  login    login
+POST /staff/admin/users/{user_id}/role           login  login  403    303    login  login  login   login   login  login    login
+POST /staff/admin/users/{user_id}/active         login  login  403    303    login  login  login   login   login  login    login
+POST /staff/admin/users/{user_id}/password       login  login  403    303    login  login  login   login   login  login    login
+GET  /staff/admin/tokens                         login  login  403    200    login  login  login   login   login  login    login
+POST /staff/admin/tokens                         login  login  403    422    login  login  login   login   login  login    login
+POST /staff/admin/tokens/{token_id}/revoke       login  login  403    303    login  login  login   login   login  login    login
+GET  /staff/admin/try-call                       login  login  403    200    login  login  login   login   login  login    login
+WS   /staff/admin/try-call/ws                    1008   1008   1008   open   1008   1008   1008    1008    1008   1008     1008
+GET  /api/me                                     401    401    200    200    200    200    401     401     401    401      401
+GET  /api/calls                                  401    401    200    200    200    200    401     401     401    401      401
+GET  /api/calls/{call_sid}                       401    401    200    200    200    200    401     401     401    401      401
+GET  /api/appointments                           401    401    200    200    200    200    401     401     401    401      401
+GET  /api/refill-requests                        401    401    200    200    200    200    401     401     401    401      401
+GET  /api/insurance-changes                      401    401    200    200    200    200    401     401     401    401      401
+GET  /api/transfers                              401    401    200    200    200    200    401     401     401    401      401
+GET  /api/callbacks                              401    401    200    200    200    200    401     401     401    401      401
+GET  /api/admin/staff-users                      401    401    403    200    403    200    401     401     401    401      401
+GET  /api/admin/tokens                           401    401    403    200    403    200    401     401     401    401      401
+GET  /api/admin/flows                            401    401    403    200    403    200    401     401     401    401      401
 """  # noqa: E501
 # fmt: on
 
@@ -183,9 +185,9 @@ def probes(clinic: Sandbox) -> dict[Key, Probe]:
 
     return {
         ("GET", "/"): Probe("/"),
-        ("GET", "/openapi.json"): Probe("/openapi.json"),
         ("GET", "/healthz"): Probe("/healthz"),
-        ("GET", "/metrics"): Probe("/metrics"),
+        # As from the internet through the reverse proxy (which adds X-Forwarded-For).
+        ("GET", "/metrics"): Probe("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}),
         ("GET", "/staff/static/{path}"): Probe("/staff/static/app.js"),
         ("POST", "/twilio/voice"): Probe("/twilio/voice", twilio_call()),
         ("POST", "/twilio/status"): Probe(
@@ -316,7 +318,9 @@ def ask(clinic: Sandbox, key: Key, probe: Probe, credentials: Credentials) -> An
         kind, cache = callers.event_stream(clinic, credentials, probe.target)
         assert cache == "no-store"
         return Answer(kind)
-    response = callers.send(clinic, credentials, key[0], probe.target, probe.body())
+    response = callers.send(
+        clinic, credentials, key[0], probe.target, probe.body(), extra_headers=probe.headers
+    )
     return Answer(callers.outcome(response), response)
 
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import CLINIC_MONDAY, isolated_settings
 from voiceagent.callrecords import CallRecords
-from voiceagent.clock import fixed_clock, system_clock
+from voiceagent.clock import Clock, fixed_clock, system_clock
 from voiceagent.config import REPO_ROOT, Settings
 from voiceagent.dialog.factory import FlowDialogFactory
 from voiceagent.runtime import Runtime, SpeechServices
@@ -90,10 +90,15 @@ def make_app(
     opened: list[tuple[TestClient, Runtime]] = []
 
     def build(
-        *, replica_of: StaffApp | None = None, own_dialogs: bool = False, **overrides: Any
+        *,
+        replica_of: StaffApp | None = None,
+        own_dialogs: bool = False,
+        clock: Clock = system_clock,
+        **overrides: Any,
     ) -> StaffApp:
         """``replica_of``: a second server process on the same database and dialogs.
-        ``own_dialogs``: flows loaded from this app's own copy of the dialogs directory."""
+        ``own_dialogs``: flows loaded from this app's own copy of the dialogs directory.
+        ``clock``: the server's clock (one the test moves, for sign-in delays)."""
         workdir = tmp_path / f"app{len(opened)}"
         workdir.mkdir()
         if replica_of is not None:
@@ -126,7 +131,7 @@ def make_app(
                 else shared_dialogs
             ),
             owns_speech=False,
-            clock=system_clock,
+            clock=clock,
         )
         app = create_app(runtime=runtime)
         client = TestClient(app, base_url=BASE_URL)

@@ -3,6 +3,7 @@ the OpenAPI schema."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -187,8 +188,20 @@ def test_the_dashboard_session_can_read_the_api_too(staff_app: StaffApp) -> None
     assert (entry.actor_type, entry.actor_id) == ("staff", "alice")
 
 
-def test_openapi_schema_is_served_and_consistent(staff_app: StaffApp) -> None:
-    response = staff_app.client.get("/openapi.json")
+def test_no_openapi_document_or_docs_page_by_default(staff_app: StaffApp) -> None:
+    with staff_app.db.session() as session:
+        _token, secret = staff_repo.create_token(session, TESTS, role="admin")
+    for path in ("/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect"):
+        for headers in ({}, {"Authorization": f"Bearer {secret}"}):
+            assert staff_app.client.get(path, headers=headers).status_code == 404, path
+
+
+def test_openapi_schema_is_served_in_development_and_consistent(
+    make_app: Callable[..., StaffApp],
+) -> None:
+    app = make_app(openapi=True)
+    assert app.client.get("/docs").status_code == 404  # the document only, never a UI
+    response = app.client.get("/openapi.json")
     assert response.status_code == 200
     schema = response.json()
     assert schema["openapi"].startswith("3.")

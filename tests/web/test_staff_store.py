@@ -7,13 +7,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from tests.conftest import CLINIC_MONDAY, isolated_settings
 from tests.web.conftest import BASE_URL, DIALOGS
@@ -133,30 +134,48 @@ def test_tokens(db: Database) -> None:
         assert staff_repo.find_token(session, secret, now=now) is None
 
 
-def test_failed_sign_ins_are_counted_from_the_audit_log(db: Database) -> None:
-    # The audit log stamps each failure with the real time: count back from it.
-    since = system_clock() - timedelta(minutes=15)
+def test_failed_sign_ins_are_counted_per_pair_and_address_on_the_runtimes_clock(
+    db: Database,
+) -> None:
+    """Counted from the audit log with the time the runtime gave each failure, not the log's
+    own (real-time) stamp: CLINIC_MONDAY is far from today, as under a moved dev clock."""
+    now, window = CLINIC_MONDAY, timedelta(minutes=15)
     with db.session() as session:
         user = staff_repo.create_user(session, TESTS, username="dana", password="d" * 12 + "xyz")
-        for _ in range(3):
+        for minutes in (10, 5, 1):
             staff_repo.record_login_failure(
-                session, username="Dana", ip="10.0.0.9", user_id=user.id, why="wrong_password"
+                session,
+                username="Dana",
+                ip="10.0.0.9",
+                user_id=user.id,
+                why="wrong_password",
+                now=now - timedelta(minutes=minutes),
             )
-    key = staff_repo.username_key("dana")
-    with db.session() as session:
-        assert staff_repo.recent_failures(session, staff_repo.LOGIN_BY_USER, key, since) == 3
-        assert (
-            staff_repo.recent_failures(session, staff_repo.LOGIN_BY_ADDRESS, "10.0.0.9", since) == 3
+        staff_repo.record_login_failure(
+            session, username="dana", ip="10.0.0.7", user_id=user.id, why="wrong_password", now=now
         )
-        later = system_clock() + timedelta(seconds=1)
-        assert staff_repo.recent_failures(session, staff_repo.LOGIN_BY_USER, key, later) == 0
+
+    def pair(session: Session, ip: str, at: datetime = now, limit: int = 10) -> list[datetime]:
+        return staff_repo.pair_failures(session, " DANA", ip, now=at, window=window, limit=limit)
+
+    def address(session: Session, ip: str, at: datetime = now) -> list[datetime]:
+        return staff_repo.address_failures(session, ip, now=at, window=window, limit=10)
+
+    with db.session() as session:
+        expected = [now - timedelta(minutes=m) for m in (1, 5, 10)]  # newest first
+        assert pair(session, "10.0.0.9") == expected
+        assert pair(session, "10.0.0.9", limit=2) == expected[:2]
+        assert pair(session, "10.0.0.7") == [now]  # another address is another pair
+        assert address(session, "10.0.0.9") == expected and address(session, "10.0.0.7") == [now]
+        later = now + timedelta(minutes=12)  # the two oldest have left the window
+        assert pair(session, "10.0.0.9", later) == expected[:1]
+        assert pair(session, "10.0.0.9", now + timedelta(days=1)) == []
+        assert pair(session, "10.0.0.9", now - timedelta(days=1)) == []  # a clock set back
         staff_repo.record_login(session, user, ip="10.0.0.9")
     with db.session() as session:
-        # A successful sign-in clears the username's count, not the address's.
-        assert staff_repo.recent_failures(session, staff_repo.LOGIN_BY_USER, key, since) == 0
-        assert (
-            staff_repo.recent_failures(session, staff_repo.LOGIN_BY_ADDRESS, "10.0.0.9", since) == 3
-        )
+        # A successful sign-in clears its own pair only, and never the address's count.
+        assert pair(session, "10.0.0.9") == [] and pair(session, "10.0.0.7") == [now]
+        assert address(session, "10.0.0.9") == expected
 
 
 @pytest.mark.postgres

@@ -62,7 +62,10 @@ def main() -> None:
         host=args.host or settings.host,
         port=args.port or settings.port,
         ws_max_size=WS_MAX_BYTES,
-        proxy_headers=True,
+        # The app resolves client addresses itself, trusting X-Forwarded-For only from
+        # VOICEAGENT_TRUSTED_PROXIES (voiceagent.web.client_address); uvicorn's rewrite
+        # would believe any proxy on loopback.
+        proxy_headers=False,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,

@@ -98,7 +98,7 @@ class HandoffDesk:
                 )
             return transfer.id
 
-        TRANSFERS.labels(reason=request.reason_code, urgency=request.urgency).inc()
+        TRANSFERS.labels(urgency=request.urgency).inc()
         transfer_id = self._write_or_defer("transfer", work)
         log.info(
             "handoff_recorded",

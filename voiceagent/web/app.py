@@ -42,10 +42,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             if owned:
                 app.state.runtime.close()
 
+    # The document maps every route and parameter for an attacker: development only. No
+    # docs UI at all (Swagger and ReDoc load scripts from a CDN, outside our CSP).
+    # ``app.openapi()`` still builds the document in-process for tests and tools.
     app = FastAPI(
         title="Clinic Voice Agent",
         version=__version__,
         lifespan=lifespan,
+        openapi_url="/openapi.json" if settings.openapi else None,
         docs_url=None,
         redoc_url=None,
     )

@@ -65,10 +65,14 @@ _bearer = HTTPBearer(
 )
 
 
+# A bearer token if one was sent (None otherwise: the route decides what else will do).
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
 def api_client(
     request: Request,
     web: Annotated[WebState, Depends(web_state)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: BearerCredentials,
 ) -> Principal:
     """A bearer token, or else a staff session (the dashboard's own calls)."""
     if credentials is not None:

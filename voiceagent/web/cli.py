@@ -7,7 +7,6 @@ can be captured: ``TOKEN=$(voiceagent staff token create --role admin)``.
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -148,15 +147,31 @@ def create_token(
     role: Role = "staff",
     name: Annotated[str | None, typer.Option("--name", help="What the token is for.")] = None,
     expires_days: Annotated[
-        int | None, typer.Option("--expires-days", min=1, help="Expire after this many days.")
+        int | None,
+        typer.Option(
+            "--expires-days",
+            min=1,
+            help="Expire after this many days [default: VOICEAGENT_API_TOKEN_DEFAULT_DAYS].",
+        ),
     ] = None,
+    never_expires: Annotated[
+        bool,
+        typer.Option(
+            "--never-expires",
+            help="No expiry (for a machine you rotate yourself); revoke it when done.",
+        ),
+    ] = False,
 ) -> None:
     """Create an API token and print it (only the token; it is not shown again)."""
     from voiceagent.clock import system_clock
     from voiceagent.store import Actor
     from voiceagent.store.repos import staff as staff_repo
+    from voiceagent.web.sessions import token_expiry
 
-    expires = system_clock() + timedelta(days=expires_days) if expires_days else None
+    if never_expires and expires_days is not None:
+        typer.echo("error: --expires-days and --never-expires contradict each other", err=True)
+        raise typer.Exit(2)
+    expires = token_expiry(get_settings(), system_clock(), expires_days, never=never_expires)
     db = open_database()
     try:
         with operator_errors(), db.session() as session:
@@ -192,12 +207,11 @@ def revoke_token(
             actor = Actor.system(CLI_ACTOR)
             ids: list[str] = []
             if token:
-                row = session.get(ApiToken, token)
-                if row is None and token.startswith(staff_repo.TOKEN_PREFIX):
-                    found = staff_repo.find_token(session, token, now=system_clock())
-                    row = found
+                # By secret whether or not it still works: an expired or lapsed token
+                # is worth revoking too (its creator could be enabled again).
+                row = session.get(ApiToken, token) or staff_repo.token_by_secret(session, token)
                 if row is None:
-                    raise StoreError("no such token (or it is already revoked or expired)")
+                    raise StoreError("no such token")
                 ids.append(row.id)
             if name:
                 ids += [t.id for t in staff_repo.find_tokens_by_label(session, name)]
@@ -212,7 +226,7 @@ def revoke_token(
 
 @token_app.command("list")
 def list_tokens() -> None:
-    """Tokens (never their secrets): id, role, name, state."""
+    """Tokens (never their secrets): id, role, name, state, expiry date."""
     from voiceagent.clock import system_clock
     from voiceagent.store.repos import staff as staff_repo
 
@@ -221,12 +235,8 @@ def list_tokens() -> None:
     try:
         with operator_errors(), db.session() as session:
             for t in staff_repo.list_tokens(session):
-                if t.revoked_at:
-                    state = "revoked"
-                elif t.expires_at and t.expires_at <= now:
-                    state = "expired"
-                else:
-                    state = "active"
-                typer.echo(f"{t.id}\t{t.role}\t{t.name or '-'}\t{state}")
+                state = staff_repo.token_state(session, t, now=now)
+                expires = t.expires_at.date().isoformat() if t.expires_at else "never"
+                typer.echo(f"{t.id}\t{t.role}\t{t.name or '-'}\t{state}\texpires {expires}")
     finally:
         db.dispose()

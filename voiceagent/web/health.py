@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+
+from voiceagent.web.auth import BearerCredentials
+from voiceagent.web.metrics_access import may_read_metrics
+from voiceagent.web.state import WebState, web_state
 
 router = APIRouter(tags=["health"])
 
@@ -37,13 +43,25 @@ async def healthz(request: Request) -> JSONResponse:
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
+    description="A bearer API token, or a direct connection from loopback or an address in "
+    "VOICEAGENT_METRICS_ALLOW.",
     response_class=Response,
     responses={
         200: {
             "description": "The text exposition format",
             "content": {"text/plain": {"schema": {"type": "string"}}},
-        }
+        },
+        401: {"description": "No valid bearer token, and not an allowed address (no body)"},
     },
 )
-async def metrics() -> Response:
+def metrics(
+    request: Request,
+    web: Annotated[WebState, Depends(web_state)],
+    credentials: BearerCredentials,
+) -> Response:
+    # Not async: a token check reads the database.
+    peer = request.client.host if request.client else None
+    bearer = credentials.credentials if credentials else None
+    if not may_read_metrics(web, peer, request.headers, bearer):
+        return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -138,6 +138,16 @@ def check_session(
         return SessionCheck(principal, seconds_left=left)
 
 
+def token_expiry(
+    settings: Settings, now: datetime, days: int | None, *, never: bool = False
+) -> datetime | None:
+    """When a new API token expires: after ``days`` if given, else the configured default.
+    ``never`` (None) only when the server's operator asks for it in so many words."""
+    if never:
+        return None
+    return now + timedelta(days=days or settings.api_token_default_days)
+
+
 def check_token(db: Database, secret: str, *, now: datetime) -> Principal | None:
     with db.session() as session:
         token = staff_repo.find_token(session, secret, now=now)

@@ -5,14 +5,17 @@ SHA-256 digests (they are long random strings, so a fast hash is enough and look
 indexed). Every change to an account or a token is audited.
 
 The sign-in throttle counts failed sign-ins in the audit log itself (two entries per
-failure: one keyed by a digest of the username, one by the client address, both on the
-indexed ``record_type``/``record_id`` pair). Failed sign-ins must be audited anyway, and the
-log is in the shared database, so the limit holds across replicas with no extra table.
+failure: one keyed by a digest of the username and the client address, one by the address,
+both on the indexed ``record_type``/``record_id`` pair). Failed sign-ins must be audited
+anyway, and the log is in the shared database, so the limit holds across replicas with no
+extra table. Each failure carries the runtime's clock (``clock_at``): the log stamps entries
+with the real time, which a moved development clock does not follow.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -30,7 +33,7 @@ from voiceagent.store.models import ROLES, ApiToken, AuditEntry, StaffSession, S
 
 TOKEN_PREFIX = "vat_"  # noqa: S105 - a marker, not a secret
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-LOGIN_BY_USER = "login_user"
+LOGIN_BY_PAIR = "login_pair"  # a (username, client address) pair
 LOGIN_BY_ADDRESS = "login_address"
 LOGIN_OK = "staff.login"
 LOGIN_FAILED = "staff.login_failed"
@@ -222,16 +225,50 @@ def create_token(
     return token, secret
 
 
-def find_token(session: Session, secret: str, *, now: datetime) -> ApiToken | None:
-    """The live token for a presented secret (not revoked, not expired), or None."""
+def token_by_secret(session: Session, secret: str) -> ApiToken | None:
+    """The token row for a secret, live or not (to revoke it); never use it to let in."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(secret))).first()
+    return session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(secret))).first()
+
+
+def find_token(session: Session, secret: str, *, now: datetime) -> ApiToken | None:
+    """The live token for a presented secret (not revoked, not expired, its creator still
+    allowed to make it), or None."""
+    token = token_by_secret(session, secret)
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
+    if creator_problem(session, token) is not None:
+        return None
     return token
+
+
+def creator_problem(session: Session, token: ApiToken) -> str | None:
+    """Why a dashboard-made token no longer works, or None. Such a token acts with its
+    creator's authority, so it lapses when that admin is disabled or is no longer an admin
+    (enabling or promoting them again revives it; revoke it to end it for good).
+    Command-line tokens (no creator) come from the server's operator and are unaffected."""
+    if token.created_by is None:
+        return None
+    creator = session.get(StaffUser, token.created_by)
+    if creator is None:
+        return "creator gone"
+    if not creator.active:
+        return "creator disabled"
+    if creator.role != "admin":
+        return "creator not an admin"
+    return None
+
+
+def token_state(session: Session, token: ApiToken, *, now: datetime) -> str:
+    """How lists show a token: revoked, expired, why its creator stops it, or active."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    return creator_problem(session, token) or "active"
 
 
 def note_token_use(token: ApiToken, now: datetime, every: timedelta = timedelta(minutes=1)) -> None:
@@ -319,51 +356,92 @@ def count_sessions(session: Session, user_id: str) -> int:
 # --- the sign-in throttle ------------------------------------------------------------------
 
 
-def recent_failures(session: Session, record_type: str, key: str, since: datetime) -> int:
-    """Failed sign-ins for ``key`` since ``since``; for a username, only those after its
-    last successful sign-in count."""
-    last_ok = (
-        session.scalar(
-            select(func.max(AuditEntry.seq)).where(
-                AuditEntry.record_type == record_type,
-                AuditEntry.record_id == key,
-                AuditEntry.action == LOGIN_OK,
-            )
+def pair_key(username: str, address: str) -> str:
+    """What the throttle records for a typed username signing in from an address."""
+    return digest(username_key(username) + "@" + address)
+
+
+def _failure_times(
+    session: Session,
+    record_type: str,
+    key: str,
+    *,
+    now: datetime,
+    window: timedelta,
+    limit: int,
+    after_seq: int = 0,
+) -> list[datetime]:
+    rows = session.execute(
+        select(AuditEntry.at, AuditEntry.details)
+        .where(
+            AuditEntry.record_type == record_type,
+            AuditEntry.record_id == key,
+            AuditEntry.action == LOGIN_FAILED,
+            AuditEntry.seq > after_seq,
         )
-        or 0
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit)
     )
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(
-                AuditEntry.record_type == record_type,
-                AuditEntry.record_id == key,
-                AuditEntry.action == LOGIN_FAILED,
-                AuditEntry.at >= since,
-                AuditEntry.seq > last_ok,
-            )
+    times = [_clock_at(details) or at for at, details in rows]
+    # Both ways: a stamp far in the future is from a development clock started later.
+    return [at for at in times if abs(now - at) < window]
+
+
+def _clock_at(details: str) -> datetime | None:
+    """The runtime's time of a failure (entries from before it was recorded have none)."""
+    try:
+        at = datetime.fromisoformat(json.loads(details)["clock_at"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return at if at.tzinfo is not None else None
+
+
+def pair_failures(
+    session: Session, username: str, address: str, *, now: datetime, window: timedelta, limit: int
+) -> list[datetime]:
+    """When the latest (at most ``limit``) failed sign-ins of ``username`` from ``address``
+    happened on the runtime's clock, newest first: within ``window`` of ``now`` and after the
+    pair's last successful sign-in."""
+    key = pair_key(username, address)
+    last_ok = session.scalar(
+        select(func.max(AuditEntry.seq)).where(
+            AuditEntry.record_type == LOGIN_BY_PAIR,
+            AuditEntry.record_id == key,
+            AuditEntry.action == LOGIN_OK,
         )
-        or 0
+    )
+    return _failure_times(
+        session, LOGIN_BY_PAIR, key, now=now, window=window, limit=limit, after_seq=last_ok or 0
+    )
+
+
+def address_failures(
+    session: Session, address: str, *, now: datetime, window: timedelta, limit: int
+) -> list[datetime]:
+    """The same for every username tried from ``address``; a success clears nothing here
+    (one account of their own must not let a sprayer start again)."""
+    return _failure_times(
+        session, LOGIN_BY_ADDRESS, address[:64], now=now, window=window, limit=limit
     )
 
 
 def record_login_failure(
-    session: Session, *, username: str, ip: str, user_id: str | None, why: str
+    session: Session, *, username: str, ip: str, user_id: str | None, why: str, now: datetime
 ) -> None:
     actor = Actor.system("staff-login")
-    details = {"user_id": user_id, "why": why, "ip": ip}
-    audit.record(session, actor, LOGIN_FAILED, LOGIN_BY_USER, username_key(username), **details)
+    details = {"user_id": user_id, "why": why, "ip": ip, "clock_at": now.isoformat()}
+    audit.record(session, actor, LOGIN_FAILED, LOGIN_BY_PAIR, pair_key(username, ip), **details)
     audit.record(session, actor, LOGIN_FAILED, LOGIN_BY_ADDRESS, ip[:64], **details)
 
 
 def record_login(session: Session, user: StaffUser, *, ip: str) -> None:
+    """Audited, keyed by the pair: it clears that pair's failures, no other address's."""
     audit.record(
         session,
         Actor.staff(user.username),
         LOGIN_OK,
-        LOGIN_BY_USER,
-        username_key(user.username),
+        LOGIN_BY_PAIR,
+        pair_key(user.username, ip),
         user_id=user.id,
         ip=ip,
     )

@@ -33,13 +33,15 @@ from voiceagent.web.auth import AdminPost, AdminUser
 from voiceagent.web.pages import back_to
 from voiceagent.web.sessions import Principal
 from voiceagent.web.state import WebState, web_state
-from voiceagent.yamlsource import Problem
+from voiceagent.yamlsource import MAX_FILE_CHARS, Problem
 
 log = get_logger(__name__)
 router = APIRouter()
 
 NEW_FILE = re.compile(r"^(flows|patterns)/[a-z0-9][a-z0-9_-]{0,60}\.yaml$")
-MAX_YAML = 500_000
+# Only against abuse of the form: a file past MAX_FILE_CHARS is refused by validation with
+# a problem the editor shows, which this leaves room for.
+MAX_YAML = 5 * MAX_FILE_CHARS
 TEXT = Annotated[str, Form(max_length=MAX_YAML)]
 NAME = Annotated[str, Form(max_length=200)]
 CONTEXT_LINES = 2

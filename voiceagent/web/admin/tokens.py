@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -13,7 +12,7 @@ from voiceagent.store.models import ROLES
 from voiceagent.store.repos import staff as staff_repo
 from voiceagent.web.auth import AdminPost, AdminUser
 from voiceagent.web.pages import back_to
-from voiceagent.web.sessions import Principal
+from voiceagent.web.sessions import Principal, token_expiry
 from voiceagent.web.state import WebState, web_state
 
 router = APIRouter()
@@ -28,9 +27,11 @@ def _page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    now = web.now()
     with web.db.session() as session:
         tokens = staff_repo.list_tokens(session)
         users = {u.id: u.username for u in staff_repo.list_users(session)}
+        states = {t.id: staff_repo.token_state(session, t, now=now) for t in tokens}
     return web.page(
         request,
         "admin/tokens.html",
@@ -38,10 +39,11 @@ def _page(
         status_code=status_code,
         tokens=tokens,
         users=users,
+        states=states,
+        default_days=web.settings.api_token_default_days,
         roles=ROLES,
         new_secret=new_secret,
         error=error,
-        now=web.now(),
     )
 
 
@@ -61,8 +63,8 @@ def create_token(
     label: Annotated[str, Form(max_length=100)] = "",
     expires_days: Annotated[str, Form(max_length=5, pattern=r"^\d{0,4}$")] = "",
 ) -> Response:
-    days = int(expires_days) if expires_days else 0
-    expires = web.now() + timedelta(days=days) if days else None
+    # Empty (or 0) is the default lifetime: a token made in the browser always expires.
+    expires = token_expiry(web.settings, web.now(), int(expires_days) if expires_days else None)
     try:
         with web.db.session() as session:
             _token, secret = staff_repo.create_token(
