@@ -139,16 +139,10 @@ class Settings(BaseSettings):
         False, description="Development only: serve the API's OpenAPI document at /openapi.json."
     )
 
-    @field_validator("metrics_allow", mode="before")
+    @field_validator("metrics_allow", "trusted_proxies", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _split_proxies(cls, value: object) -> object:
+        """Comma-separated addresses or networks, as the environment gives them."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value

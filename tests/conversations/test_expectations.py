@@ -3,28 +3,14 @@ file for their caller ID, the clinic's carriers; and a faster end of turn for ye
 
 from __future__ import annotations
 
-import secrets
-
+from tests.conversations.conftest import place_call
 from voiceagent.dialog.base import DtmfMode, Utterance
 from voiceagent.dialog.conversations import Conversation
-from voiceagent.store import Actor
-from voiceagent.store.repos import calls as call_repo
 
 
 def start(conversation_factory, caller: str | None):  # type: ignore[no-untyped-def]
     db, factory = conversation_factory(Conversation(name="expectations", turns=[]))
-    call_sid = "CA" + secrets.token_hex(16)
-    with db.session() as session:
-        call_repo.open_call(
-            session,
-            Actor.system("tests"),
-            call_sid=call_sid,
-            caller_number=caller,
-            started_at=factory.services.clock(),
-        )
-    dialog = factory.new_dialog(call_sid)
-    dialog.greet()
-    return dialog
+    return place_call(db, factory, caller)
 
 
 def say(dialog, text: str):  # type: ignore[no-untyped-def]

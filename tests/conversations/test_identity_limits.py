@@ -10,7 +10,6 @@ full and one-part names, right and wrong dates of birth (spoken and keyed), "sta
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 import pytest
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import func, select
 
+from tests.conversations.conftest import place_call
 from voiceagent.dialog.actions.identity import (
     MAX_FAILURES_PER_CALL,
     MAX_FAILURES_PER_NUMBER,
@@ -27,9 +27,7 @@ from voiceagent.dialog.actions.identity import (
 from voiceagent.dialog.base import Reply, Transfer, Utterance
 from voiceagent.dialog.conversations import Conversation
 from voiceagent.dialog.engine import FlowDialog
-from voiceagent.store import Actor
 from voiceagent.store.models import Call, IdentityFailure
-from voiceagent.store.repos import calls as call_repo
 
 MARIAS_PHONE = "+15551234567"
 UNKNOWN_PHONE = "+15550009999"
@@ -54,21 +52,6 @@ REQUESTS = [
 def start_call(conversation_factory: Callable, caller: str | None) -> tuple[object, FlowDialog]:  # type: ignore[type-arg]
     db, factory = conversation_factory(Conversation(name="identity limits", turns=[]))
     return db, place_call(db, factory, caller)
-
-
-def place_call(db, factory, caller: str | None) -> FlowDialog:  # type: ignore[no-untyped-def]
-    call_sid = "CA" + secrets.token_hex(16)
-    with db.session() as session:
-        call_repo.open_call(
-            session,
-            Actor.system("tests"),
-            call_sid=call_sid,
-            caller_number=caller,
-            started_at=factory.services.clock(),
-        )
-    dialog = factory.new_dialog(call_sid)
-    dialog.greet()
-    return dialog
 
 
 def failed_checks(db, call_sid: str) -> int:  # type: ignore[no-untyped-def]

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import copy
-import secrets
 
 import pytest
 
+from tests.conversations.conftest import place_call
 from voiceagent.dialog.base import Utterance
 from voiceagent.dialog.conversations import Conversation
-from voiceagent.store import Actor
-from voiceagent.store.repos import calls as call_repo
 
 
 @pytest.fixture
 def dialog(conversation_factory):  # type: ignore[no-untyped-def]
     db, factory = conversation_factory(Conversation(name="early end of turn", turns=[]))
-    call_sid = "CA" + secrets.token_hex(16)
-    with db.session() as session:
-        call_repo.open_call(
-            session, Actor.system("tests"), call_sid=call_sid, started_at=factory.services.clock()
-        )
-    dialog = factory.new_dialog(call_sid)
-    dialog.greet()
-    return dialog
+    return place_call(db, factory, None)
 
 
 def say(dialog, text: str) -> None:  # type: ignore[no-untyped-def]

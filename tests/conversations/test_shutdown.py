@@ -3,32 +3,20 @@ summary while the desk is open, a callback request when it is closed."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import select
 
+from tests.conversations.conftest import place_call
 from voiceagent.dialog.base import Hangup, Transfer, Utterance
 from voiceagent.dialog.conversations import Conversation
-from voiceagent.store import Actor
 from voiceagent.store.models import Callback
 from voiceagent.store.models import Transfer as TransferRow
-from voiceagent.store.repos import calls as call_repo
 
 
 def mid_refill(conversation_factory, now: datetime):  # type: ignore[no-untyped-def]
     db, factory = conversation_factory(Conversation(name="shutdown", now=now, turns=[]))
-    call_sid = "CA" + secrets.token_hex(16)
-    with db.session() as session:
-        call_repo.open_call(
-            session,
-            Actor.system("tests"),
-            call_sid=call_sid,
-            caller_number="+15551234567",
-            started_at=factory.services.clock(),
-        )
-    dialog = factory.new_dialog(call_sid)
-    dialog.greet()
+    dialog = place_call(db, factory, "+15551234567")
     for line in ("I need a refill.", "Maria Gonzalez", "March 3rd, 1982"):
         dialog.on_utterance(Utterance(line, 0.95, 1200))
     return db, dialog
