@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from voiceagent.sandbox import CALLABLE
+
 if TYPE_CHECKING:
     from voiceagent.dialog.clinic import ClinicInfo
     from voiceagent.dialog.state import DialogState
@@ -16,11 +18,9 @@ if TYPE_CHECKING:
 CONTEXT_NAMES = frozenset(
     {"clinic", "patient", "verified", "caller", "now", "today", "attempts", "known_carriers"}
 )
-# Jinja's own globals and literals, which its name finder reports as undeclared.
-JINJA_NAMES = frozenset(
-    {"true", "false", "none", "True", "False", "None", "range", "dict", "lipsum", "cycler",
-     "joiner", "namespace", "loop"}
-)  # fmt: skip
+# Jinja's literals, and the only functions the sandbox lets a template call; its name
+# finder reports them as undeclared.
+JINJA_NAMES = frozenset({"true", "false", "none", "True", "False", "None"}) | CALLABLE
 
 
 def build_context(

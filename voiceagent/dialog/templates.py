@@ -12,7 +12,9 @@ from datetime import date, datetime, time
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
+
+from voiceagent.sandbox import BoundedSandbox
 
 
 class TemplateProblem(ValueError):
@@ -77,13 +79,10 @@ FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 
-def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True)
-    env.filters.update(FILTERS)
-    return env
-
-
-_ENV = _environment()
+# Bounded: admins' templates are checked and run while the server serves calls.
+_ENV = BoundedSandbox(FILTERS, undefined=StrictUndefined, autoescape=False, trim_blocks=True)
+# What a render may raise for a mistake in the template rather than in our code.
+_MISTAKES = (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError)
 
 
 class Prompt:
@@ -92,7 +91,7 @@ class Prompt:
     def __init__(self, source: str) -> None:
         self.source = source
         try:
-            self._template = _ENV.from_string(source)
+            self._template = _ENV.checked_template(source)
         except TemplateSyntaxError as exc:
             raise TemplateProblem(f"bad template: {exc.message} (line {exc.lineno})") from None
         # Text with no placeholders is fixed: its audio may be cached.
@@ -101,7 +100,7 @@ class Prompt:
     def render(self, context: Mapping[str, Any]) -> str:
         try:
             return " ".join(self._template.render(context).split())
-        except (UndefinedError, SecurityError, TypeError, ValueError) as exc:
+        except _MISTAKES as exc:
             raise TemplateProblem(f"cannot fill in {self.source!r}: {exc}") from None
 
 
@@ -111,14 +110,14 @@ class Condition:
     def __init__(self, source: str) -> None:
         self.source = source
         try:
-            self._expression = _ENV.compile_expression(source, undefined_to_none=False)
+            self._expression = _ENV.checked_expression(source)
         except TemplateSyntaxError as exc:
             raise TemplateProblem(f"bad expression: {exc.message}") from None
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         try:
             return self._expression(**context)
-        except (UndefinedError, SecurityError, TypeError, ValueError, AttributeError) as exc:
+        except (*_MISTAKES, AttributeError) as exc:
             raise TemplateProblem(f"cannot evaluate {self.source!r}: {exc}") from None
 
     def names(self) -> set[str]:

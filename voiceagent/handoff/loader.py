@@ -17,13 +17,13 @@ from typing import Any
 
 import yaml
 from jinja2 import TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from voiceagent.handoff.schema import TEMPLATE_VARIABLES, Policy, Section
 from voiceagent.handoff.text import Rewriter, phrase_words
-from voiceagent.yamlsource import Problem
+from voiceagent.sandbox import BoundedSandbox
+from voiceagent.yamlsource import Problem, YamlRefused, compose, read_bounded
 
 Loc = tuple[str | int, ...]
 
@@ -52,7 +52,7 @@ def validate_policy_file(path: str | Path) -> list[Problem]:
 def _check(path: Path) -> tuple[Policy | None, list[Problem]]:
     name = str(path)
     try:
-        source = path.read_text(encoding="utf-8")
+        source = read_bounded(path)
     except (OSError, UnicodeDecodeError) as exc:
         return None, [
             Problem(name, 1, 1, f"cannot read the policy file ({exc.__class__.__name__})")
@@ -63,11 +63,13 @@ def _check(path: Path) -> tuple[Policy | None, list[Problem]]:
 def check_policy_text(source: str, name: str = "<policy>") -> tuple[Policy | None, list[Problem]]:
     """Validate policy YAML given as text; ``name`` is used in the problems."""
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        root, data = compose(source)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or "the file is not valid YAML"
+        if isinstance(exc, YamlRefused):
+            return None, [Problem(name, line, column, what)]
         if "'\\t'" in what:
             what += " (indent with spaces, never tabs)"
         return None, [Problem(name, line, column, f"YAML syntax: {what}")]
@@ -78,7 +80,6 @@ def check_policy_text(source: str, name: str = "<policy>") -> tuple[Policy | Non
     duplicates = list(_duplicate_keys(name, root))
     if duplicates:
         return None, sorted(duplicates)
-    data = yaml.SafeLoader(source).get_single_data()
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
@@ -263,7 +264,9 @@ def _shown(node: Node, value: Any) -> str:
 
 # --- checks on a structurally valid policy ---------------------------------------------
 
-_ENV = SandboxedEnvironment()
+# The policy engine renders these messages in the same bounded sandbox, without what
+# multiplies a value's size (see voiceagent.sandbox).
+_ENV = BoundedSandbox(multiplying=False)
 
 
 def _semantic_problems(name: str, root: Node, policy: Policy) -> Iterator[Problem]:
@@ -384,7 +387,7 @@ def _templates(policy: Policy) -> Iterator[tuple[Loc, str]]:
 
 def _template_problems(problem: Any, loc: Loc, template: str) -> Iterator[Problem]:
     try:
-        parsed = _ENV.parse(template)
+        parsed = _ENV.check(template)
     except TemplateSyntaxError as exc:
         yield problem(loc, f"this message has a template mistake: {exc.message}")
         return

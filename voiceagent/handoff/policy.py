@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any
 
 from jinja2 import StrictUndefined, Template
-from jinja2.sandbox import SandboxedEnvironment
 
 from voiceagent.handoff.classifier import EmergencyClassifier, Guess
 from voiceagent.handoff.findings import Action, Assessment, FindingKind
@@ -42,6 +41,7 @@ from voiceagent.handoff.matching import (
 from voiceagent.handoff.schema import Policy
 from voiceagent.handoff.text import MASK, Rewriter, Words, phrase_words, to_words, word_matches
 from voiceagent.handoff.uncertainty import HandoffReason, UncertaintyTracker
+from voiceagent.sandbox import BoundedSandbox
 
 # Words around a short answer that do not change it: "uh, agent please".
 _POLITE = frozenset(
@@ -132,7 +132,8 @@ class PolicyEngine:
         )
         self._emergency_order = {c.id: i for i, c in enumerate(policy.emergencies)}
         self._sensitive_order = {c.id: i for i, c in enumerate(policy.sensitive_topics)}
-        self._env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+        # The sandbox the loader checked the messages in: bounded, nothing that multiplies.
+        self._env = BoundedSandbox(multiplying=False, undefined=StrictUndefined, autoescape=False)
         self._templates: dict[str, Template] = {}
 
     def _train_classifier(self) -> EmergencyClassifier:

@@ -28,6 +28,7 @@ from voiceagent.logs import get_logger
 from voiceagent.store.blind import normalize_phone
 from voiceagent.store.errors import FixtureError
 from voiceagent.store.schedule import WEEKDAYS, Window, parse_windows
+from voiceagent.yamlsource import OperatorLoader, YamlRefused, compose
 
 log = get_logger(__name__)
 
@@ -218,20 +219,6 @@ _EXTRAS_ALLOWED = (ClinicInfo,)
 # --- locating YAML nodes -------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that leaves an impossible date (1982-13-03) as text for pydantic to
-    report with its line, instead of failing the whole parse."""
-
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
-        try:
-            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
-        except ValueError:
-            return self.construct_scalar(node)  # type: ignore[arg-type]
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
-
-
 def _index_lines(
     node: yaml.Node, path: Loc, lines: dict[Loc, int], problems: list[tuple[Loc, str]]
 ) -> None:
@@ -277,16 +264,15 @@ def load_fixture(path: str | Path, *, strict: bool = False) -> LoadedFixture:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise FixtureError([f"{path}: cannot read: {exc.strerror}"]) from None
-    loader = _Loader(text)
     try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
+        # Aliases are allowed (PyYAML writes them for repeated values) but what they
+        # expand to is capped, so a few lines cannot stand for millions of values.
+        root, data = compose(text, OperatorLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise FixtureError([f"{path}:{line}: invalid YAML: {exc.problem}"]) from None
-    finally:
-        loader.dispose()
+        what = exc.problem if isinstance(exc, YamlRefused) else f"invalid YAML: {exc.problem}"
+        raise FixtureError([f"{path}:{line}: {what}"]) from None
     if root is None or not isinstance(data, dict):
         raise FixtureError([f"{path}:1: expected a mapping with a 'clinic:' section"])
 
