@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from voiceagent.store import migrate
+
 from .helpers import DEMO_CLINIC
 
 
@@ -58,7 +60,7 @@ def test_keys_generate(run, tmp_path: Path) -> None:
 
 def test_operator_workflow(run, tmp_path: Path) -> None:
     run("keys", "generate", "--out", "var/keyring.json", "--dev", "--if-missing")
-    assert "revision 0001" in run("migrate").stdout
+    assert f"revision {migrate.head_revision()}" in run("migrate").stdout
     seeded = run("seed", str(DEMO_CLINIC)).stdout
     assert "patient              created   25" in seeded
     assert "(no changes)" in run("seed", str(DEMO_CLINIC)).stdout

@@ -19,7 +19,12 @@ from voiceagent.store.repos._common import blind_index, get_or_404, ids_of
 
 DEFAULT_MIN_SCORE = 80.0
 PHONETIC_FLOOR = 90.0  # a name that sounds the same scores at least this
-PART_MIN_SCORE = 80.0  # each of first and last name, on its own
+# Each part must match on its own. The family name is the stricter: it is what tells
+# records apart; a first name only has to be recognisably the one on file, since ASR bends
+# unusual ones ("Siobhan" heard as "Shivaun" scores 57) and the whole must still reach the
+# caller's threshold.
+LAST_NAME_MIN_SCORE = 80.0
+FIRST_NAME_MIN_SCORE = 55.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +114,7 @@ def name_score(first: str | None, last: str | None, patient: Patient) -> float:
 
     def score(f: str, la: str) -> float:
         first_score, last_score = _part_score(f, p_first), _part_score(la, p_last)
-        if min(first_score, last_score) < PART_MIN_SCORE:
+        if first_score < FIRST_NAME_MIN_SCORE or last_score < LAST_NAME_MIN_SCORE:
             return 0.0
         return 0.4 * first_score + 0.6 * last_score
 
