@@ -38,6 +38,37 @@ COMMON_CARRIERS = (
     "UnitedHealthcare", "WellCare", "Highmark", "Health Net",
 )  # fmt: skip
 
+# What callers call a plan, curated: whether a plan is accepted is decided only by its exact
+# name or one of these, never by a near spelling (Medicaid is not Medicare).
+CARRIER_ALIASES: dict[str, tuple[str, ...]] = {
+    "Blue Cross Blue Shield": ("BCBS", "Blue Cross", "Blue Shield", "Blue Cross and Blue Shield"),
+    "UnitedHealthcare": (
+        "UHC",
+        "United Healthcare",
+        "United Health Care",
+        "United",
+        "UnitedHealth",
+    ),
+    "Kaiser Permanente": ("Kaiser",),
+    "Tricare": ("TRICARE", "Tri Care"),
+    "Health Net": ("HealthNet",),
+    "WellCare": ("Well Care",),
+}
+
+
+def carrier_key(name: str) -> str:
+    """A plan's name compared exactly: case, spaces and punctuation aside."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def canonical_carrier(name: str) -> str:
+    """The plan a name or curated alias stands for (the name itself when unknown)."""
+    key = carrier_key(name)
+    for carrier, aliases in CARRIER_ALIASES.items():
+        if key in {carrier_key(carrier), *map(carrier_key, aliases)}:
+            return carrier
+    return name
+
 
 @dataclass(frozen=True)
 class ClinicInfo:
@@ -57,9 +88,20 @@ class ClinicInfo:
     pharmacies: tuple[dict[str, object], ...] = field(default_factory=tuple)
 
     @property
-    def known_carriers(self) -> list[dict[str, str]]:
+    def known_carriers(self) -> list[dict[str, object]]:
         names = dict.fromkeys([*self.insurance_accepted, *COMMON_CARRIERS])
-        return [{"name": name} for name in names]
+        return [
+            {"name": name, "aliases": list(CARRIER_ALIASES.get(canonical_carrier(name), ()))}
+            for name in names
+        ]
+
+    def accepts(self, carrier: str) -> bool:
+        """Whether the clinic takes this plan: its exact name or a curated alias."""
+        wanted = carrier_key(canonical_carrier(carrier))
+        return any(
+            carrier_key(canonical_carrier(accepted)) == wanted
+            for accepted in self.insurance_accepted
+        )
 
     @property
     def fax_spoken(self) -> str:

@@ -438,12 +438,11 @@ class FlowDialog:
 
     def _prefill(self, frame: Frame, text: str) -> None:
         """ "A physical with Dr. Patel next Tuesday": answers given with the request are
-        kept, so those questions are never asked."""
+        kept, so those questions are never asked. What the new request says replaces what an
+        earlier one did ("do you take Cigna?" after asking about Aetna)."""
         for compiled in frame.flow.steps:
             step = compiled.step
             if not isinstance(step, schema.Ask) or step.type not in PREFILLABLE:
-                continue
-            if step.ask in self.state.values:
                 continue
             try:
                 request = self._request(compiled)

@@ -192,6 +192,21 @@ class ClinicHours:
             )
         return f"We're closed for the rest of today; we open again {self._next(local)}."
 
+    def describe_day(self, day: date, at: datetime) -> str:
+        """One sentence about the day a caller asked about ("tomorrow", "Friday", "the
+        24th"), holidays included; today is :meth:`describe_today`, which knows the time."""
+        local = self.local(at)
+        if day == local.date():
+            return self.describe_today(local)
+        when = _day_phrase(day, local.date())
+        periods = self.periods_on(day)
+        if periods:
+            return f"{when.capitalize()} we're open {_spans(periods)}."
+        reopen = self.describe_next_opening(datetime.combine(day, time(23, 59), tzinfo=self.tz))
+        if day in self.holidays and self.weekly.get(day.weekday()):
+            return f"{when.capitalize()} we're closed for the holiday; we open again {reopen}."
+        return f"{when.capitalize()} we're closed; we open again {reopen}."
+
     def _next(self, local: datetime) -> str:
         return self.describe_next_opening(local)
 

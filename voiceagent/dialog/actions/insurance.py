@@ -11,7 +11,6 @@ from typing import Any
 from voiceagent.dialog.actions.registry import ActionContext, action
 from voiceagent.store.repos import calls as call_repo
 from voiceagent.store.repos import insurance as insurance_repo
-from voiceagent.understanding.entities import resolve
 
 
 @action()
@@ -28,7 +27,7 @@ def coverage(ctx: ActionContext) -> dict[str, Any] | None:
 @action()
 def carrier_accepted(ctx: ActionContext, carrier: str | dict[str, Any]) -> bool:
     name = carrier.get("name", "") if isinstance(carrier, dict) else str(carrier)
-    return resolve(name, list(ctx.clinic.insurance_accepted)) is not None
+    return ctx.clinic.accepts(name)
 
 
 @action()
