@@ -3,7 +3,7 @@ file for their caller ID, the clinic's carriers; and a faster end of turn for ye
 
 from __future__ import annotations
 
-from tests.conversations.conftest import place_call
+from tests.conversations.helpers import place_call
 from voiceagent.dialog.base import DtmfMode, Utterance
 from voiceagent.dialog.conversations import Conversation
 

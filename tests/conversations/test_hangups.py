@@ -3,16 +3,14 @@ caller had started is kept as a callback for staff, so nothing they said is lost
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from tests.conversations.helpers import place_call
 from voiceagent.dialog.base import Utterance
 from voiceagent.dialog.conversations import DEFAULT_NOW, Conversation, load_conversation
-from voiceagent.store import Actor
 from voiceagent.store.models import Call, Callback, Transfer
-from voiceagent.store.repos import calls as call_repo
 
 SCRIPTS = sorted(Path(__file__).parent.glob("*.yaml"))
 
@@ -25,17 +23,8 @@ def test_hanging_up_at_every_step_of_every_script_loses_nothing(conversation_fac
         if conversation.now != DEFAULT_NOW:
             continue  # the shared factory's clock is the default morning
         for cut in range(1, len(conversation.turns) + 1):
-            call_sid = "CA" + secrets.token_hex(16)
-            with db.session() as session:
-                call_repo.open_call(
-                    session,
-                    Actor.system("tests"),
-                    call_sid=call_sid,
-                    caller_number=conversation.caller_id,
-                    started_at=factory.services.clock(),
-                )
-            dialog = factory.new_dialog(call_sid)
-            dialog.greet()
+            dialog = place_call(db, factory, conversation.caller_id)
+            call_sid = dialog.call_sid
             ended = False
             for turn in conversation.turns[1:cut]:
                 if turn.caller is not None:

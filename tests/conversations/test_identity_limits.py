@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import func, select
 
-from tests.conversations.conftest import place_call
+from tests.conversations.helpers import place_call
 from voiceagent.dialog.actions.identity import (
     MAX_FAILURES_PER_CALL,
     MAX_FAILURES_PER_NUMBER,

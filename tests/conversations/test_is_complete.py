@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from tests.conversations.conftest import place_call
+from tests.conversations.helpers import place_call
 from voiceagent.dialog.base import Utterance
 from voiceagent.dialog.conversations import Conversation
 

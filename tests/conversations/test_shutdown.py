@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from tests.conversations.conftest import place_call
+from tests.conversations.helpers import place_call
 from voiceagent.dialog.base import Hangup, Transfer, Utterance
 from voiceagent.dialog.conversations import Conversation
 from voiceagent.store.models import Callback

@@ -3,7 +3,6 @@ caller is never left in silence, and what could not be written is written once i
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import sqlite3
 import threading
@@ -16,16 +15,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from tests.conversations.conftest import ClinicTemplate
+from tests.conftest import ClinicTemplate
+from tests.conversations.helpers import place_call
 from voiceagent.clock import fixed_clock
 from voiceagent.config import REPO_ROOT
 from voiceagent.dialog.base import Transfer, Utterance
 from voiceagent.dialog.conversations import DEFAULT_NOW
 from voiceagent.dialog.factory import FlowDialogFactory
-from voiceagent.store import Actor, Database
+from voiceagent.store import Database
 from voiceagent.store.models import RefillRequest
 from voiceagent.store.models import Transfer as TransferRow
-from voiceagent.store.repos import calls as call_repo
 
 NOW = DEFAULT_NOW.replace(tzinfo=ZoneInfo("America/New_York"))
 
@@ -67,18 +66,7 @@ def locked(path: Path, seconds: float | None = None) -> Iterator[None]:
 
 def start_call(db: Database) -> tuple[FlowDialogFactory, object]:
     factory = FlowDialogFactory(db, REPO_ROOT / "dialogs", clock=fixed_clock(NOW))
-    call_sid = "CA" + secrets.token_hex(16)
-    with db.session() as session:
-        call_repo.open_call(
-            session,
-            Actor.system("tests"),
-            call_sid=call_sid,
-            caller_number="+15551234567",
-            started_at=NOW,
-        )
-    dialog = factory.new_dialog(call_sid)
-    dialog.greet()
-    return factory, dialog
+    return factory, place_call(db, factory, "+15551234567")
 
 
 def say(dialog, text: str):  # type: ignore[no-untyped-def]
