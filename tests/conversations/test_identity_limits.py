@@ -11,6 +11,7 @@ full and one-part names, right and wrong dates of birth (spoken and keyed), "sta
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -30,6 +31,7 @@ from voiceagent.dialog.engine import FlowDialog
 from voiceagent.store.models import Call, IdentityFailure
 
 MARIAS_PHONE = "+15551234567"
+MARIAS_DOB = date(1982, 3, 3)
 UNKNOWN_PHONE = "+15550009999"
 # What Maria's record would reveal (an appointment, medications, her pharmacy, her last name).
 RECORD_WORDS = ("gonzalez", "lisinopril", "oxycodone", "cvs", "december 2", "aetna")
@@ -73,8 +75,9 @@ def test_identity_holds_under_any_sequence_of_turns(conversation_factory, caller
         def __init__(self) -> None:
             super().__init__()
             self.db, self.dialog = start_call(conversation_factory, caller)
-            self.name_right = False  # the last full name the caller gave was Maria's
-            self.dob_right = False
+            # Whether the caller has said Maria's full name / date of birth at all this call.
+            self.gave_name = False
+            self.gave_dob = False
             self.was_verified = False
             self.over = False
 
@@ -85,9 +88,14 @@ def test_identity_holds_under_any_sequence_of_turns(conversation_factory, caller
                 leaked = [w for w in RECORD_WORDS if w in said]
                 assert not leaked, f"said {leaked} before verification: {said!r}"
             if verified and not self.was_verified:
-                assert self.name_right and self.dob_right, (
-                    "verified without both name parts and the date of birth right"
-                )
+                # What the dialog holds when it verifies: both of Maria's name parts and her
+                # date of birth, each given by the caller at some point of this call.
+                values = self.dialog.state.values
+                name, dob = values.get("full_name"), values.get("date_of_birth")
+                parts = {(name.first or "").lower(), (name.last or "").lower()} if name else set()
+                assert parts == {"maria", "gonzalez"}, f"verified on the name {name!r}"
+                assert dob == MARIAS_DOB, f"verified on the date of birth {dob!r}"
+                assert self.gave_name and self.gave_dob
                 self.was_verified = True
             if reply.action is not None:  # transferred or hung up: the call is over
                 self.over = True
@@ -102,12 +110,11 @@ def test_identity_holds_under_any_sequence_of_turns(conversation_factory, caller
 
         @rule(text=st.sampled_from(RIGHT_NAMES))
         def right_name(self, text: str) -> None:
-            self.name_right = True
+            self.gave_name = True
             self.say(text)
 
         @rule(text=st.sampled_from(WRONG_NAMES))
         def wrong_name(self, text: str) -> None:
-            self.name_right = False
             self.say(text)
 
         @rule(text=st.sampled_from(ONE_PART))
@@ -116,26 +123,25 @@ def test_identity_holds_under_any_sequence_of_turns(conversation_factory, caller
 
         @rule(text=st.sampled_from(RIGHT_DOB_SAID))
         def right_dob(self, text: str) -> None:
-            self.dob_right = True
+            self.gave_dob = True
             self.say(text)
 
         @rule(text=st.sampled_from(WRONG_DOB_SAID))
         def wrong_dob(self, text: str) -> None:
-            self.dob_right = False
             self.say(text)
 
         @rule(right=st.booleans(), wrong=st.sampled_from(WRONG_KEYS))
         def keyed_dob(self, right: bool, wrong: str) -> None:
             if not self.over:
-                self.dob_right = right
+                self.gave_dob = self.gave_dob or right
                 self.reply(self.dialog.on_dtmf(RIGHT_KEYS if right else wrong))
 
         @rule(text=st.sampled_from(MOVES))
         def move(self, text: str) -> None:
             if text.startswith("No, I said"):
-                self.name_right = True
+                self.gave_name = True
             elif text.startswith("No, March"):
-                self.dob_right = True
+                self.gave_dob = True
             self.say(text)
 
         @rule(answer=st.sampled_from(["Yes.", "No.", "No, I'm not."]))
